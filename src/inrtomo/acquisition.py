@@ -1,0 +1,61 @@
+"""Acquisition schemes: the order in which a microscope records the tilts.
+
+Views always stay in file order; a scheme only sets each view's acquisition time ``t``
+(``docs/conventions.md``). Times are the acquisition rank normalised to [0, 1].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+
+SCHEMES = ("sequential", "bidirectional", "dose-symmetric")
+
+
+def acquisition_order(angles: np.ndarray, scheme: str) -> np.ndarray:
+    """Indices of ``angles`` in the order they are recorded.
+
+    * ``sequential``: from the most negative tilt to the most positive.
+    * ``bidirectional``: from the tilt nearest 0° up to the maximum, then from the
+      next tilt below the start down to the minimum.
+    * ``dose-symmetric`` (Hagen): from the tilt nearest 0°, alternating sides, moving
+      outwards, so that high tilts come last.
+    """
+    angles = np.asarray(angles, dtype=np.float64)
+    by_angle = np.argsort(angles, kind="stable")
+    if scheme == "sequential":
+        return by_angle
+    start = int(np.argmin(np.abs(angles[by_angle])))
+    if scheme == "bidirectional":
+        return np.concatenate([by_angle[start:], by_angle[:start][::-1]])
+    if scheme == "dose-symmetric":
+        order = [by_angle[start]]
+        above, below = list(by_angle[start + 1 :]), list(by_angle[:start][::-1])
+        while above or below:
+            for side in (above, below):
+                if side:
+                    order.append(side.pop(0))
+        return np.array(order)
+    raise InputError(f"unknown acquisition scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+
+
+def scheme_times(angles: np.ndarray, scheme: str) -> np.ndarray:
+    """Per-view acquisition times in [0, 1] (file order) for ``scheme``."""
+    order = acquisition_order(angles, scheme)
+    times = np.empty(len(order))
+    times[order] = np.arange(len(order)) / max(len(order) - 1, 1)
+    return times
+
+
+def describe_scheme(angles: np.ndarray, times: np.ndarray) -> str:
+    """Name the scheme that ``times`` follow, or describe the order when none matches."""
+    angles, times = np.asarray(angles), np.asarray(times)
+    order = np.argsort(times, kind="stable")
+    if len(angles) > 2 and np.unique(times).size < len(times):
+        return "unknown (repeated acquisition times)"
+    for scheme in SCHEMES:
+        if np.array_equal(order, acquisition_order(angles, scheme)):
+            return scheme
+    if np.array_equal(order, np.argsort(-angles, kind="stable")):
+        return "sequential (positive to negative)"
+    return "custom (see the times)"

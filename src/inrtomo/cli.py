@@ -1,0 +1,181 @@
+"""The ``inrtomo`` command line: parse, call the library, report. User mistakes end with
+one line on stderr and exit code 2; internal errors with exit code 1 (a traceback only
+with ``--debug``)."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+
+from . import io, metrics
+from .acquisition import SCHEMES, describe_scheme
+from .errors import InputError
+from .simulate import PHANTOMS, Acquisition, make_phantom, simulate
+from .simulate.acquire import SHIFT_MODELS
+
+existing = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.version_option(package_name="inrtomo")
+def cli(debug: bool) -> None:
+    """Electron tomography with self-supervised implicit neural representations."""
+
+
+@cli.command()
+@click.argument("path", type=existing)
+@click.option("--angles", type=existing, help="Tilt angles (.rawtlt, .tlt, .csv) if the file has none.")
+def info(path: Path, angles: Path | None) -> None:
+    """Describe a tilt series or volume: shape, angles, pixel size, statistics."""
+    contents = io.read_contents(path)
+    data = contents.data
+    click.echo(f"file:            {path}")
+    click.echo(f"shape:           {data.shape} ({'views, rows, columns' if data.ndim == 3 else 'as stored'})")
+    click.echo(f"dtype:           {data.dtype}")
+    try:
+        series = io.read_tilt_series(path, angles)
+    except io.MissingAnglesError:
+        series = None
+        click.echo("tilt angles:     none found (pass --angles FILE for a tilt series)")
+        pixel = f"{contents.pixel_size:g} Å" if contents.pixel_size else "not set"
+        click.echo(f"pixel size:      {pixel}")
+    if series is not None:
+        a = series.angles
+        steps = np.diff(np.sort(a))
+        click.echo(f"tilt angles:     {a.size} from {a.min():g}° to {a.max():g}° (from {series.metadata['angles_from']})")
+        click.echo(f"tilt step:       {np.median(steps):g}° median, {steps.min():g}–{steps.max():g}°" if steps.size else "")
+        order = describe_scheme(a, series.times)
+        if series.metadata.get("times_from") == "file order":
+            order = "file order (no acquisition times recorded; pass --angles with a time column)"
+        click.echo(f"acquisition:     {order}")
+        click.echo(f"pixel size:      {series.pixel_size:g} Å")
+        click.echo(f"tilt-axis angle: {series.tilt_axis_angle:g}°")
+        for note in series.metadata.get("notes", []):
+            click.echo(f"note:            {note}")
+    values = np.asarray(data, dtype=np.float64)
+    click.echo(
+        f"values:          min {values.min():.4g}, max {values.max():.4g}, "
+        f"mean {values.mean():.4g}, std {values.std():.4g}"
+    )
+
+
+@cli.command(name="simulate")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--phantom", type=click.Choice(list(PHANTOMS)), default="nanoparticles", show_default=True)
+@click.option("--size", type=click.IntRange(8, 1024), default=64, show_default=True, help="Volume and detector size N (N³ voxels, N × N pixels).")
+@click.option("--tilt-range", nargs=2, type=float, default=(-60.0, 60.0), show_default=True, metavar="MIN MAX", help="Degrees.")
+@click.option("--tilt-step", type=float, default=2.0, show_default=True, help="Degrees.")
+@click.option("--scheme", type=click.Choice(SCHEMES), default="sequential", show_default=True, help="Acquisition order; sets each view's time.")
+@click.option("--fluence", type=float, default=None, help="Total e/Å² over the series (Poisson noise); noise-free if omitted.")
+@click.option("--pixel-size", type=float, default=1.0, show_default=True, help="Å.")
+@click.option("--tilt-axis-error", type=float, default=0.0, show_default=True, help="True tilt-axis angle in degrees (the file reports 0).")
+@click.option("--shift-std", type=float, default=0.0, show_default=True, help="RMS per-view shift in pixels.")
+@click.option("--shift-model", type=click.Choice(SHIFT_MODELS), default="gaussian", show_default=True)
+@click.option("--tilt-jitter", type=float, default=0.0, show_default=True, help="Std of reported-angle errors, degrees.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Fixes the phantom layout and the noise.")
+def simulate_cmd(outdir: Path, phantom: str, size: int, tilt_range, tilt_step, scheme, fluence, pixel_size,
+                 tilt_axis_error, shift_std, shift_model, tilt_jitter, seed) -> None:
+    """Simulate a tilt series with exact projections: tilts.mrc, tilts.rawtlt, truth.mrc,
+    poses.csv and simulation.json in OUTDIR."""
+    acq = Acquisition(
+        tilt_range=tuple(tilt_range), tilt_step=tilt_step, scheme=scheme, fluence=fluence,
+        pixel_size=pixel_size, tilt_axis_error=tilt_axis_error, shift_std=shift_std,
+        shift_model=shift_model, tilt_jitter=tilt_jitter,
+    )
+    acq.validate()
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(f"{outdir} exists and is not a folder")
+    start = time.perf_counter()
+    sim = simulate(make_phantom(phantom, size, seed), size, acq, seed=seed, name=phantom)
+    outdir.mkdir(parents=True, exist_ok=True)
+    io.write_tilt_series(outdir / "tilts.mrc", sim.series)
+    io.write_volume(outdir / "truth.mrc", sim.truth)
+    io.angles.write_poses(outdir / "poses.csv", sim.poses, sim.series.times, sim.series.dose)
+    from .record import write_record
+
+    write_record(outdir / "simulation.json", parameters=sim.parameters, wall_time_s=time.perf_counter() - start)
+    click.echo(f"wrote {sim.series.n_views} views of {size}×{size} and a {size}³ truth to {outdir}")
+
+
+@cli.command()
+@click.argument("rec", type=existing)
+@click.option("--truth", type=existing, required=True, help="Ground-truth volume of the same shape.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def evaluate(rec: Path, truth: Path, as_json: bool) -> None:
+    """Compare a reconstruction with the truth: ssim (x–z slices), psnr, nrmse, FSC."""
+    r, t = io.read_volume(rec), io.read_volume(truth)
+    figures = metrics.all_metrics(r.data, t.data, t.voxel_size)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    for name, value in figures.items():
+        click.echo(f"{name:<20} {value:.4f}")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"), show_default=True)
+@click.option("--size", type=click.IntRange(16, 256), default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def demo(out: Path, size: int, seed: int) -> None:
+    """Simulate the nanoparticle phantom with a 60° missing wedge at moderate dose and
+    reconstruct it; prints a quality table and writes orthogonal slices as a PNG."""
+    from .figures import orthoslices
+    from .recon import wbp
+
+    acq = Acquisition(tilt_range=(-60.0, 60.0), tilt_step=2.0, fluence=2000.0, pixel_size=1.0)
+    click.echo(f"simulating nanoparticles {size}³, ±60° at 2°, {acq.fluence:g} e/Å² total (seed {seed}) …")
+    sim = simulate(make_phantom("nanoparticles", size, seed), size, acq, seed=seed, name="nanoparticles")
+    out.mkdir(parents=True, exist_ok=True)
+    io.write_tilt_series(out / "tilts.mrc", sim.series)
+    io.write_volume(out / "truth.mrc", sim.truth)
+    rows = []
+    start = time.perf_counter()
+    rec = wbp(sim.series)
+    rows.append(("wbp", time.perf_counter() - start, rec))
+    io.write_volume(out / "wbp.mrc", rec)
+    click.echo(f"{'method':<8} {'time (s)':>9} {'ssim':>7} {'psnr':>7}")
+    for name, seconds, vol in rows:
+        click.echo(f"{name:<8} {seconds:9.2f} {metrics.ssim(vol.data, sim.truth.data):7.3f} "
+                   f"{metrics.psnr(vol.data, sim.truth.data):7.2f}")
+    orthoslices({"truth": sim.truth.data, **{n: v.data for n, _, v in rows}}, out / "demo.png",
+                title="nanoparticles, ±60° at 2°")
+    click.echo(f"wrote {out / 'demo.png'} and the volumes in {out}")
+    click.echo("note: the INR reconstruction is not in this version yet; this demo shows the classical baseline.")
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"inrtomo: warning: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    warnings.showwarning = _warning_line
+    try:
+        result = cli.main(args=argv, prog_name="inrtomo", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Abort:
+        click.echo("inrtomo: aborted", err=True)
+        return 130
+    except (click.ClickException, InputError) as exc:
+        if debug:
+            raise
+        message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        click.echo(f"inrtomo: error: {message}", err=True)
+        return 2
+    except Exception as exc:  # anything else is our bug
+        if debug:
+            raise
+        click.echo(f"inrtomo: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
+        return 1
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Pictures a person would rather look at than read."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .io.common import atomic_output  # noqa: E402
+
+
+def orthoslices(volumes: dict[str, np.ndarray], path, title: str = "") -> None:
+    """Central x–y, x–z (the missing-wedge view) and y–z slices of each ``(z, y, x)``
+    volume, one row per volume, on the first volume's grey scale; PNG, atomically."""
+    names = list(volumes)
+    ref = volumes[names[0]]
+    lo, hi = float(ref.min()), float(ref.max())
+    fig, axes = plt.subplots(len(names), 3, figsize=(9, 3 * len(names)), squeeze=False)
+    for row, name in enumerate(names):
+        vol = volumes[name]
+        nz, ny, nx = vol.shape
+        panels = (
+            (vol[nz // 2], "x–y (z = 0)"),
+            (vol[:, ny // 2, :], "x–z (y = 0): wedge view"),
+            (vol[:, :, nx // 2], "y–z (x = 0)"),
+        )
+        for col, (image, label) in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(image, cmap="gray", vmin=lo, vmax=hi, origin="lower")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(label, fontsize=9)
+            if col == 0:
+                ax.set_ylabel(name)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

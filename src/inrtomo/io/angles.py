@@ -1,0 +1,119 @@
+"""Per-view tables: IMOD angle files (``.rawtlt``/``.tlt``, one angle per line) and CSV
+files with named columns, including the package's own pose table."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..geometry import Poses
+from .common import atomic_output, require_file
+
+ANGLE_SUFFIXES = (".rawtlt", ".tlt", ".txt")
+
+# Column name (lower case) -> field; the first name of each field is the one we write.
+COLUMNS = {
+    "tilt_angle_deg": "angles", "tilt_angle": "angles", "angle": "angles", "tilt": "angles", "theta": "angles",
+    "tilt_axis_angle_deg": "tilt_axis", "tilt_axis_angle": "tilt_axis", "psi": "tilt_axis",
+    "shift_x_px": "shift_x", "shift_x": "shift_x", "dx": "shift_x",
+    "shift_y_px": "shift_y", "shift_y": "shift_y", "dy": "shift_y",
+    "time": "times", "t": "times",
+    "dose_e_per_a2": "dose", "dose": "dose",
+}
+
+
+@dataclass
+class ViewTable:
+    """Per-view values read from an angle or CSV file (``None`` where a column is absent)."""
+
+    angles: np.ndarray
+    times: np.ndarray | None = None
+    dose: np.ndarray | None = None
+    tilt_axis: np.ndarray | None = None
+    shift_x: np.ndarray | None = None
+    shift_y: np.ndarray | None = None
+
+
+def read_table(path) -> ViewTable:
+    """Read tilt angles (degrees) and any other per-view columns from ``path``."""
+    path = require_file(path)
+    if path.suffix.lower() == ".csv":
+        return _read_csv(path)
+    values = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        try:
+            values.append(float(line.split()[0]))
+        except ValueError:
+            raise InputError(f"{path}, line {number}: expected a tilt angle in degrees, got {line!r}") from None
+    if not values:
+        raise InputError(f"{path} holds no tilt angles")
+    return ViewTable(np.array(values))
+
+
+def _read_csv(path: Path) -> ViewTable:
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        fields = {}
+        for name in header:
+            key = COLUMNS.get(name.strip().lower())
+            if key and key not in fields:
+                fields[key] = name
+        if "angles" not in fields:
+            raise InputError(
+                f"{path}: no tilt-angle column; name one of tilt_angle_deg, angle, tilt (found {', '.join(header)})"
+            )
+        columns = {key: [] for key in fields}
+        for number, row in enumerate(reader, 2):
+            for key, name in fields.items():
+                try:
+                    columns[key].append(float(row[name]))
+                except (TypeError, ValueError):
+                    raise InputError(f"{path}, line {number}: column {name!r} is not a number") from None
+    if not columns["angles"]:
+        raise InputError(f"{path} holds no tilt angles")
+    return ViewTable(**{key: np.array(values) for key, values in columns.items()})
+
+
+def write_angles(path, angles) -> None:
+    """One angle per line in degrees (IMOD ``.rawtlt``/``.tlt``), atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text("".join(f"{a:.4f}\n" for a in np.asarray(angles, dtype=np.float64)))
+
+
+def write_poses(path, poses: Poses, times=None, dose=None) -> None:
+    """The package's pose table: one row per view, named columns, atomically."""
+    n = len(poses)
+    columns = {
+        "view": np.arange(n),
+        "tilt_angle_deg": poses.tilt,
+        "tilt_axis_angle_deg": poses.tilt_axis,
+        "shift_x_px": poses.shift_x,
+        "shift_y_px": poses.shift_y,
+    }
+    if times is not None:
+        columns["time"] = np.asarray(times)
+    if dose is not None:
+        columns["dose_e_per_A2"] = np.asarray(dose)
+    with atomic_output(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for i in range(n):
+            writer.writerow(["%d" % i] + [f"{columns[k][i]:.6g}" for k in list(columns)[1:]])
+
+
+def read_poses(path) -> Poses:
+    """Poses from a CSV table; absent columns are zero shift and zero tilt-axis angle."""
+    table = read_table(path)
+    return Poses(
+        table.angles,
+        0.0 if table.tilt_axis is None else table.tilt_axis,
+        0.0 if table.shift_x is None else table.shift_x,
+        0.0 if table.shift_y is None else table.shift_y,
+    )

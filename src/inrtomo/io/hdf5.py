@@ -1,0 +1,131 @@
+"""HDF5 files through h5py: a named dataset plus an angles dataset, or a Berkeley EMD /
+Tomviz file (a group with ``emd_group_type = 1`` holding ``data`` and ``dim1…dim3``).
+
+Plain HDF5: ``file.h5`` picks the only 3-D dataset (or one named ``tilt_series``,
+``images``, ``data`` or ``volume``); ``file.h5:/group/name`` picks a dataset by name.
+Angles come from a sibling dataset ``angles`` or ``tilt_angles`` (degrees); attributes
+``pixel_size`` (Å) and ``tilt_axis_angle`` (deg) on the dataset or file are used when set.
+
+EMD: the dimension whose vector holds angles (``dim1`` for Tomviz tilt series) is moved
+to the front; the other two are taken as ``(y, x)`` in file order.
+"""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from ..errors import InputError
+from .common import Contents, atomic_output, require_file
+
+SUFFIXES = (".h5", ".hdf5", ".hdf", ".emd")
+DATA_NAMES = ("tilt_series", "images", "data", "volume")
+ANGLE_NAMES = ("angles", "tilt_angles")
+
+
+def split_path(path: str) -> tuple[str, str | None]:
+    """``'file.h5:/a/b'`` → ``('file.h5', '/a/b')``; a plain path → ``(path, None)``."""
+    text = str(path)
+    for suffix in SUFFIXES:
+        marker = suffix + ":"
+        at = text.lower().find(marker)
+        if at >= 0:
+            return text[: at + len(suffix)], text[at + len(marker) :] or None
+    return text, None
+
+
+def is_berkeley_emd(path) -> bool:
+    with h5py.File(path, "r") as f:
+        return _emd_group(f) is not None
+
+
+def read(path) -> Contents:
+    file_path, name = split_path(path)
+    file_path = require_file(file_path)
+    try:
+        f = h5py.File(file_path, "r")
+    except OSError as exc:
+        raise InputError(f"{file_path} is not a readable HDF5 file: {exc}") from None
+    with f:
+        group = None if name else _emd_group(f)
+        if group is not None:
+            return _read_emd(group)
+        dataset = _pick_dataset(f, name, file_path)
+        contents = Contents(dataset[()], metadata={"format": "hdf5", "dataset": dataset.name})
+        parent = dataset.parent
+        for angle_name in ANGLE_NAMES:
+            if angle_name in parent and isinstance(parent[angle_name], h5py.Dataset):
+                contents.angles = np.asarray(parent[angle_name][()], dtype=np.float64).reshape(-1)
+                break
+        for attr in ("pixel_size", "tilt_axis_angle"):
+            for holder in (dataset, f):
+                if attr in holder.attrs:
+                    setattr(contents, attr, float(holder.attrs[attr]))
+                    break
+    return contents
+
+
+def _emd_group(f: h5py.File):
+    found = []
+
+    def visit(_, obj):
+        if isinstance(obj, h5py.Group) and int(np.ravel(obj.attrs.get("emd_group_type", [0]))[0]) == 1:
+            found.append(obj)
+
+    f.visititems(visit)
+    return found[0] if found else None
+
+
+def _read_emd(group) -> Contents:
+    if "data" not in group:
+        raise InputError(f"EMD group {group.name} has no 'data' dataset")
+    data = group["data"][()]
+    contents = Contents(data, metadata={"format": "emd", "group": group.name})
+    dims = [group.get(f"dim{i + 1}") for i in range(data.ndim)]
+    angle_axis = None
+    for axis, dim in enumerate(dims):
+        if dim is None:
+            continue
+        label = " ".join(str(dim.attrs.get(k, "")) for k in ("name", "units")).lower()
+        if any(word in label for word in ("angle", "deg", "tilt")) and dim.shape[0] == data.shape[axis]:
+            angle_axis = axis
+            break
+    if angle_axis is None and dims and dims[0] is not None and data.ndim == 3 and dims[0].shape[0] == data.shape[0]:
+        angle_axis = 0  # Tomviz: dim1 holds the angles
+    if angle_axis is not None:
+        contents.angles = np.asarray(dims[angle_axis][()], dtype=np.float64)
+        contents.data = np.moveaxis(data, angle_axis, 0)
+        spatial = [d for i, d in enumerate(dims) if i != angle_axis and d is not None]
+        if spatial and len(spatial[0]) > 1:
+            step = float(np.abs(np.diff(spatial[0][:2]))[0])
+            units = str(spatial[0].attrs.get("units", "")).lower()
+            scale = {"nm": 10.0, "[n_m]": 10.0, "a": 1.0, "[a]": 1.0, "angstrom": 1.0}.get(units)
+            if scale and step > 0:
+                contents.pixel_size = step * scale
+    return contents
+
+
+def _pick_dataset(f: h5py.File, name: str | None, file_path) -> h5py.Dataset:
+    if name:
+        if name not in f or not isinstance(f[name], h5py.Dataset):
+            raise InputError(f"{file_path} has no dataset {name!r}")
+        return f[name]
+    datasets = []
+    f.visititems(lambda _, obj: datasets.append(obj) if isinstance(obj, h5py.Dataset) and obj.ndim == 3 else None)
+    if len(datasets) == 1:
+        return datasets[0]
+    for wanted in DATA_NAMES:
+        for ds in datasets:
+            if ds.name.rsplit("/", 1)[-1] == wanted:
+                return ds
+    names = ", ".join(ds.name for ds in datasets) or "none"
+    raise InputError(f"{file_path}: cannot tell which 3-D dataset to use ({names}); name it as FILE.h5:/dataset")
+
+
+def write(path, data: np.ndarray, voxel_size: float, angles=None) -> None:
+    """Dataset ``data`` (float32) with attribute ``pixel_size`` (Å) and, for tilt series,
+    a sibling ``angles`` dataset (degrees), atomically."""
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        ds = f.create_dataset("data", data=np.asarray(data, dtype=np.float32))
+        ds.attrs["pixel_size"] = float(voxel_size)
+        if angles is not None:
+            f.create_dataset("angles", data=np.asarray(angles, dtype=np.float64))

@@ -1,0 +1,4 @@
+"""Reconstruction methods."""
+from .wbp import wbp
+
+__all__ = ["wbp"]
