@@ -1,0 +1,135 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from inrtomo import io
+from inrtomo.cli import main
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(code, err, *words):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inrtomo: error: "), err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def simdir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim") / "run"
+    code = main(["simulate", str(out), "--phantom", "hyperbranched", "--size", "24", "--tilt-range", "-45", "45",
+                 "--tilt-step", "5", "--scheme", "dose-symmetric", "--fluence", "800", "--tilt-axis-error", "1.5",
+                 "--shift-std", "0.8", "--seed", "7"])
+    assert code == 0
+    return out
+
+
+def test_help_lists_verbs_and_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "inrtomo", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for verb in ("info", "simulate", "evaluate", "demo"):
+        assert verb in result.stdout
+
+
+def test_simulate_writes_everything(simdir):
+    assert sorted(p.name for p in simdir.iterdir()) == [
+        "poses.csv", "simulation.json", "tilts.mrc", "tilts.rawtlt", "truth.mrc"]
+    series = io.read_tilt_series(simdir / "tilts.mrc")
+    assert series.shape == (19, 24, 24)
+    np.testing.assert_allclose(series.angles, np.arange(-45, 46, 5))  # nominal angles
+    assert series.tilt_axis_angle == 0.0
+    poses = io.angles.read_poses(simdir / "poses.csv")
+    assert np.all(poses.tilt_axis == 1.5) and np.std(poses.shift_x) > 0.2
+    record = json.loads((simdir / "simulation.json").read_text())
+    assert record["parameters"]["seed"] == 7 and record["parameters"]["scheme"] == "dose-symmetric"
+    assert record["parameters"]["fluence"] == 800 and "torch" in record["versions"]
+    assert io.read_volume(simdir / "truth.mrc").shape == (24, 24, 24)
+
+
+def test_simulate_is_reproducible(tmp_path, simdir, capsys):
+    code, _, _ = run(capsys, "simulate", tmp_path / "again", "--phantom", "hyperbranched", "--size", "24",
+                     "--tilt-range", "-45", "45", "--tilt-step", "5", "--scheme", "dose-symmetric",
+                     "--fluence", "800", "--tilt-axis-error", "1.5", "--shift-std", "0.8", "--seed", "7")
+    assert code == 0
+    again, first = (io.read_tilt_series(d / "tilts.mrc") for d in (tmp_path / "again", simdir))
+    np.testing.assert_array_equal(again.images, first.images)
+    assert (tmp_path / "again" / "poses.csv").read_text() == (simdir / "poses.csv").read_text()
+
+
+def test_info_reports_the_series(simdir, capsys):
+    code, out, _ = run(capsys, "info", simdir / "tilts.mrc", "--angles", simdir / "poses.csv")
+    assert code == 0
+    assert "(19, 24, 24)" in out and "-45° to 45°" in out and "dose-symmetric" in out and "5°" in out
+    code, out, _ = run(capsys, "info", simdir / "truth.mrc")
+    assert code == 0 and "none found" in out
+
+
+def test_evaluate_table_and_json(simdir, capsys):
+    code, out, _ = run(capsys, "evaluate", simdir / "truth.mrc", "--truth", simdir / "truth.mrc", "--json")
+    assert code == 0
+    figures = json.loads(out)
+    assert figures["ssim"] == pytest.approx(1.0) and figures["nrmse"] == 0.0
+    code, out, _ = run(capsys, "evaluate", simdir / "truth.mrc", "--truth", simdir / "truth.mrc")
+    assert code == 0 and out.splitlines()[0].startswith("ssim")
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["info", "missing.mrc"], ["file not found", "missing.mrc"]),
+        (["simulate", "{tmp}/out", "--tilt-step", "0"], ["step > 0"]),
+        (["simulate", "{tmp}/out", "--phantom", "cat"], ["cat"]),
+        (["simulate", "{tmp}/out", "--fluence", "-3"], ["fluence"]),
+        (["simulate", "{tmp}/out", "--size", "3"], ["size"]),
+        (["evaluate", "{tmp}/small.mrc", "--truth", "{tmp}/big.mrc"], ["shape"]),
+        (["evaluate", "{tmp}/small.mrc"], ["--truth"]),
+        (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),
+        (["info", "{tmp}/small.mrc", "--angles", "{tmp}/a.tlt"], ["tilt angles for"]),
+        (["frobnicate"], ["frobnicate"]),
+    ],
+)
+def test_user_errors_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, args, words):
+    from inrtomo import Volume
+
+    io.write_volume(tmp_path / "small.mrc", Volume(np.random.default_rng(0).random((8, 8, 8))))
+    io.write_volume(tmp_path / "big.mrc", Volume(np.random.default_rng(0).random((9, 8, 8))))
+    bad = np.random.default_rng(0).random((3, 8, 8))
+    bad[1, 2, 3] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    (tmp_path / "a.tlt").write_text("-10\n0\n10\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, _, err = run(capsys, *[a.format(tmp=tmp_path) for a in args])
+    assert_user_error(code, err, *words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, not even OUTDIR
+
+
+def test_internal_errors_exit_1_without_traceback(monkeypatch, capsys, tmp_path):
+    import inrtomo.cli as cli_module
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setattr(cli_module, "simulate", boom)
+    code, _, err = run(capsys, "simulate", tmp_path / "x", "--size", "16")
+    assert code == 1 and "internal error" in err and "Traceback" not in err
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "simulate", str(tmp_path / "y"), "--size", "16"])
+
+
+def test_demo_runs_and_does_not_pretend(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--out", tmp_path / "demo", "--size", "24")
+    assert code == 0
+    assert "wbp" in out and "ssim" in out and "not in this version" in out
+    names = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    assert names == ["demo.png", "tilts.mrc", "tilts.rawtlt", "truth.mrc", "wbp.mrc"]
+    assert (tmp_path / "demo" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
