@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
+from tqdm import tqdm
 
 from ..errors import InputError
 from ..geometry import Poses, detector_coordinates, rays
@@ -61,7 +62,7 @@ class Phantom:
         v = torch.from_numpy(vv)
         times = np.zeros(len(poses)) if times is None else np.asarray(times)
         out = np.empty((len(poses), ny, nx), dtype=np.float32)
-        for i in range(len(poses)):
+        for i in tqdm(range(len(poses)), desc="projecting", unit="view", leave=False, disable=None):
             origins, directions = rays(
                 *(torch.tensor(np.deg2rad(a[i])) for a in (poses.tilt, poses.tilt_axis)),
                 torch.tensor(poses.shift_x[i]), torch.tensor(poses.shift_y[i]), u, v,
