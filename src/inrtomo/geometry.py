@@ -94,6 +94,14 @@ def rays(
     return origins, directions
 
 
+def view_rays(poses: Poses, view: int, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`rays` through detector points ``u, v`` (pixels) of one view of ``poses``, in
+    the dtype of ``u``."""
+    pose = [torch.tensor(a[view], dtype=u.dtype) for a in (
+        np.deg2rad(poses.tilt), np.deg2rad(poses.tilt_axis), poses.shift_x, poses.shift_y)]
+    return rays(*pose, u, v)
+
+
 def voxel_centres(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """1-D voxel-centre coordinates ``(z, y, x)`` of a ``(nz, ny, nx)`` grid, in voxels."""
     return tuple(np.arange(n) - (n - 1) / 2 for n in shape)

@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
 from ..errors import InputError
-from ..geometry import Poses, detector_coordinates, rays
+from ..geometry import Poses, detector_coordinates, view_rays
 from .shapes import Shape, cylinder, ellipsoid, faceted
 
 
@@ -63,10 +63,7 @@ class Phantom:
         times = np.zeros(len(poses)) if times is None else np.asarray(times)
         out = np.empty((len(poses), ny, nx), dtype=np.float32)
         for i in tqdm(range(len(poses)), desc="projecting", unit="view", leave=False, disable=None):
-            origins, directions = rays(
-                *(torch.tensor(np.deg2rad(a[i])) for a in (poses.tilt, poses.tilt_axis)),
-                torch.tensor(poses.shift_x[i]), torch.tensor(poses.shift_y[i]), u, v,
-            )
+            origins, directions = view_rays(poses, i, u, v)
             total = torch.zeros_like(u)
             for solid, weight in self._at(float(times[i])):
                 total += weight * solid.line_integrals(origins, directions)
