@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..data import TiltSeries, Volume
 from ..errors import InputError, MissingAnglesError
 from . import hdf5, mrc, numpy_files, tiff, vendor
@@ -25,7 +23,6 @@ _MAGIC = (
     (b"\x93NUMPY", numpy_files), (b"PK\x03\x04", numpy_files),
 )
 VOLUME_SUFFIXES = (".mrc", ".rec", ".map", ".tif", ".tiff", ".npy", ".npz", ".h5", ".hdf5")
-
 
 def _reader(path: str):
     file_path, _ = hdf5.split_path(path)
@@ -50,11 +47,9 @@ def _reader(path: str):
         f"cannot tell the format of {p}; use one of {', '.join(sorted(set(_BY_SUFFIX) | {'.emd'}))}"
     )
 
-
 def read_contents(path) -> Contents:
     """Whatever the file holds, as a :class:`Contents` record."""
     return _reader(str(path)).read(str(path))
-
 
 def read_tilt_series(
     path, angles=None, pixel_size: float | None = None, tilt_axis_angle: float | None = None
@@ -91,12 +86,10 @@ def read_tilt_series(
         metadata=metadata,
     )
 
-
 def read_volume(path, voxel_size: float | None = None) -> Volume:
     """Read a ``(z, y, x)`` volume; the voxel size from the file unless given (default 1 Å)."""
     contents = read_contents(path)
     return Volume(contents.data, voxel_size or contents.pixel_size or 1.0)
-
 
 def write_volume(path, volume: Volume) -> None:
     """Write a volume as float32 with its voxel size, by extension, atomically."""
@@ -105,7 +98,6 @@ def write_volume(path, volume: Volume) -> None:
         raise InputError(f"cannot write a volume as {suffix or 'a file without extension'}; use {', '.join(VOLUME_SUFFIXES)}")
     module = _BY_SUFFIX[suffix]
     module.write(path, volume.data, volume.voxel_size)
-
 
 def write_tilt_series(path, series: TiltSeries) -> Path:
     """Write the stack as an MRC image stack and its angles as ``NAME.rawtlt`` beside it.
@@ -117,7 +109,6 @@ def write_tilt_series(path, series: TiltSeries) -> Path:
     mrc.write(path, series.images, series.pixel_size, stack=True)
     write_angles(angle_path, series.angles)
     return angle_path
-
 
 __all__ = [
     "MissingAnglesError",

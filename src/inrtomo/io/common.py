@@ -51,6 +51,19 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+_ANGSTROM_PER_UNIT = {
+    "pm": 0.01, "a": 1.0, "\u00e5": 1.0, "angstrom": 1.0, "nm": 10.0, "nanometer": 10.0,
+    "um": 1e4, "\u00b5m": 1e4, "micron": 1e4,
+}
+
+
+def angstrom_per(unit) -> float | None:
+    """Å in one ``unit`` (case, brackets and underscores ignored: ``"[n_m]"`` is nm), or
+    ``None`` for a unit we do not know."""
+    key = str(unit).strip().strip("[]").replace("_", "").lower()
+    return _ANGSTROM_PER_UNIT.get(key)
+
+
 def require_file(path: str | os.PathLike) -> Path:
     """``path`` as a Path, or an :class:`InputError` saying it is missing."""
     path = Path(path)

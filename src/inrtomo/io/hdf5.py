@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
-from .common import Contents, atomic_output, require_file
+from .common import Contents, angstrom_per, atomic_output, require_file
 
 SUFFIXES = (".h5", ".hdf5", ".hdf", ".emd")
 DATA_NAMES = ("tilt_series", "images", "data", "volume")
@@ -97,8 +97,7 @@ def _read_emd(group) -> Contents:
         spatial = [d for i, d in enumerate(dims) if i != angle_axis and d is not None]
         if spatial and len(spatial[0]) > 1:
             step = float(np.abs(np.diff(spatial[0][:2]))[0])
-            units = str(spatial[0].attrs.get("units", "")).lower()
-            scale = {"nm": 10.0, "[n_m]": 10.0, "a": 1.0, "[a]": 1.0, "angstrom": 1.0}.get(units)
+            scale = angstrom_per(spatial[0].attrs.get("units", ""))
             if scale and step > 0:
                 contents.pixel_size = step * scale
     return contents

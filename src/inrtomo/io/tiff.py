@@ -6,11 +6,9 @@ import numpy as np
 import tifffile
 
 from ..errors import InputError
-from .common import Contents, atomic_output, require_file
+from .common import Contents, angstrom_per, atomic_output, require_file
 
 SUFFIXES = (".tif", ".tiff")
-_TO_ANGSTROM = {"nm": 10.0, "nanometer": 10.0, "angstrom": 1.0, "a": 1.0, "\u00c5": 1.0,
-                "micron": 1e4, "um": 1e4, "\u00b5m": 1e4}
 
 
 def read(path) -> Contents:
@@ -26,11 +24,11 @@ def read(path) -> Contents:
     if data.ndim == 2:
         data = data[None]
     contents = Contents(np.asarray(data), metadata={"format": "tiff"})
-    unit = str(meta.get("unit", "")).lower()
-    if unit in _TO_ANGSTROM and x_res is not None:
+    scale = angstrom_per(meta.get("unit", ""))
+    if scale and x_res is not None:
         num, den = x_res.value
         if num > 0:
-            contents.pixel_size = den / num * _TO_ANGSTROM[unit]
+            contents.pixel_size = den / num * scale
     return contents
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .common import Contents, require_file
+from .common import Contents, angstrom_per, require_file
 
 SUFFIXES = (".dm3", ".dm4")
-_TO_ANGSTROM = {"nm": 10.0, "Å": 1.0, "A": 1.0, "pm": 0.01, "µm": 1e4, "um": 1e4}
 
 
 def read(path) -> Contents:
@@ -34,7 +33,7 @@ def read(path) -> Contents:
     contents = Contents(np.asarray(signal["data"]), metadata={"format": suffix.lstrip(".")})
     axes = [a for a in signal.get("axes", []) if a.get("navigate") is False] or signal.get("axes", [])
     if axes:
-        scale = _TO_ANGSTROM.get(str(axes[-1].get("units", "")))
+        scale = angstrom_per(axes[-1].get("units", ""))
         if scale and axes[-1].get("scale", 0) > 0:
             contents.pixel_size = float(axes[-1]["scale"]) * scale
     return contents
