@@ -14,8 +14,12 @@ import numpy as np
 
 from . import io, metrics
 from .acquisition import SCHEMES, describe_scheme
+from .device import select_device
 from .errors import InputError
+from .recon import WINDOWS
+from .recon.classical import METHODS, reconstruct, reproject
 from .record import write_record
+from .geometry import Poses
 from .simulate import PHANTOMS, Acquisition, make_phantom, simulate
 from .simulate.acquire import SHIFT_MODELS
 
@@ -103,14 +107,87 @@ def simulate_cmd(outdir: Path, phantom: str, size: int, tilt_range, tilt_step, s
     click.echo(f"wrote {sim.series.n_views} views of {size}×{size} and a {size}³ truth to {outdir}")
 
 
+def _read_series_and_poses(tilts: Path, angles: Path | None, poses_file: Path | None,
+                           tilt_axis_angle: float | None, pixel_size: float | None = None):
+    """The tilt series and the poses to reconstruct it at (nominal unless a pose table is given)."""
+    if poses_file is not None and (angles is not None or tilt_axis_angle is not None):
+        raise InputError("--poses already holds the angles and tilt-axis angles; drop --angles/--tilt-axis-angle")
+    series = io.read_tilt_series(tilts, poses_file or angles, pixel_size=pixel_size, tilt_axis_angle=tilt_axis_angle)
+    if poses_file is None:
+        return series, Poses.nominal(series.angles, series.tilt_axis_angle)
+    return series, io.angles.read_poses(poses_file)
+
+
+def _classical_options(command):
+    """Options shared by every verb that runs a classical reconstruction."""
+    options = [
+        click.option("--angles", type=file_arg, help="Tilt angles (.rawtlt, .tlt, .csv) if the stack has none."),
+        click.option("--poses", "poses_file", type=file_arg, help="Per-view pose table (CSV with tilt_angle_deg, tilt_axis_angle_deg, shift_x_px, shift_y_px), e.g. poses.csv from simulate."),
+        click.option("--tilt-axis-angle", type=float, default=None, help="Degrees; overrides the file's value."),
+        click.option("--method", type=click.Choice(METHODS), default="sirt", show_default=True),
+        click.option("--iterations", type=click.IntRange(1, 100_000), default=100, show_default=True, help="SIRT iterations at most."),
+        click.option("--tol", type=click.FloatRange(0), default=1e-4, show_default=True, help="SIRT stops once an iteration lowers the relative residual by less than this fraction of it; 0 runs every iteration."),
+        click.option("--no-positivity", is_flag=True, help="Let SIRT keep negative voxels."),
+        click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
+        click.option("--shape", nargs=3, type=click.IntRange(1), default=None, metavar="Z Y X", help="Volume size in voxels [default: NX NY NX of the stack]."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:K."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command(name="reconstruct")
+@click.argument("tilts", type=file_arg)
+@click.option("-o", "--output", type=file_arg, required=True, help="Volume file (.mrc, .tif, .h5, .npy); OUTPUT.json is written beside it.")
+@click.option("--pixel-size", type=float, default=None, help="Å; overrides the file's value.")
+@_classical_options
+def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, method, iterations,
+                    tol, no_positivity, window, shape, device, quiet) -> None:
+    """Reconstruct a tilt series with WBP or SIRT; writes OUTPUT and OUTPUT.json (run record)."""
+    io.check_volume_path(output)
+    record_path = output.with_suffix(".json")
+    if output.resolve() in (tilts.resolve(), record_path.resolve()):
+        raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
+    series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
+    start = time.perf_counter()
+    volume, summary = reconstruct(series, poses, method=method, shape=shape or None, device=select_device(device),
+                                  iterations=iterations, tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
+    wall = time.perf_counter() - start
+    io.write_volume(output, volume)
+    write_record(record_path, input=str(tilts), output=str(output), parameters=summary, wall_time_s=wall, seed=None,
+                 poses=io.angles.pose_columns(poses))
+    done = f"{summary['iterations']} iterations, residual {summary['relative_residual']:.4g}, " if method == "sirt" else ""
+    click.echo(f"wrote {output} ({' × '.join(map(str, volume.shape))} voxels of {volume.voxel_size:g} Å; "
+               f"{method}, {done}{wall:.1f} s on {summary['device']}) and {record_path}")
+
+
 @cli.command()
-@click.argument("rec", type=file_arg)
-@click.option("--truth", type=file_arg, required=True, help="Ground-truth volume of the same shape.")
+@click.argument("path", type=file_arg)
+@click.option("--truth", type=file_arg, help="Ground-truth volume of the same shape as the reconstruction PATH.")
+@click.option("--holdout", type=int, default=None, metavar="K", help="PATH is a tilt series: leave out every K-th view, reconstruct from the rest and compare the held-out images with their reprojection.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def evaluate(rec: Path, truth: Path, as_json: bool) -> None:
-    """Compare a reconstruction with the truth: ssim (x–z slices), psnr, nrmse, FSC."""
-    r, t = io.read_volume(rec), io.read_volume(truth)
-    figures = metrics.all_metrics(r.data, t.data, t.voxel_size)
+@_classical_options
+def evaluate(path: Path, truth: Path | None, holdout: int | None, as_json: bool, angles, poses_file, tilt_axis_angle,
+             method, iterations, tol, no_positivity, window, shape, device, quiet) -> None:
+    """Score a reconstruction against the truth (--truth: ssim on x–z slices, psnr, nrmse,
+    FSC) or a tilt series without truth by held-out projection error (--holdout K)."""
+    if (truth is None) == (holdout is None):
+        raise InputError("give either --truth FILE (PATH is a reconstruction) or --holdout K (PATH is a tilt series)")
+    if truth is not None:
+        r, t = io.read_volume(path), io.read_volume(truth)
+        figures = metrics.all_metrics(r.data, t.data, t.voxel_size)
+    else:
+        series, poses = _read_series_and_poses(path, angles, poses_file, tilt_axis_angle)
+        train, held = metrics.holdout_split(series.n_views, holdout)
+        dev = select_device(device)
+        volume, summary = reconstruct(series.subset(train), poses.subset(train), method=method, shape=shape or None,
+                                      device=dev, iterations=iterations, tol=tol, positivity=not no_positivity,
+                                      window=window, quiet=quiet)
+        predicted = reproject(volume, poses.subset(held), series.shape[1:], dev).numpy()
+        figures = {"heldout_nrmse": metrics.heldout_error(predicted, series.images[held]),
+                   "heldout_views": float(held.size), "training_views": float(train.size)}
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
@@ -126,7 +203,6 @@ def demo(out: Path, size: int, seed: int) -> None:
     """Simulate the nanoparticle phantom with a 60° missing wedge at moderate dose and
     reconstruct it; prints a quality table and writes orthogonal slices as a PNG."""
     from .figures import orthoslices
-    from .recon import wbp
 
     acq = Acquisition(tilt_range=(-60.0, 60.0), tilt_step=2.0, fluence=2000.0, pixel_size=1.0)
     click.echo(f"simulating nanoparticles {size}³, ±60° at 2°, {acq.fluence:g} e/Å² total (seed {seed}) …")
@@ -135,10 +211,11 @@ def demo(out: Path, size: int, seed: int) -> None:
     io.write_tilt_series(out / "tilts.mrc", sim.series)
     io.write_volume(out / "truth.mrc", sim.truth)
     rows = []
-    start = time.perf_counter()
-    rec = wbp(sim.series)
-    rows.append(("wbp", time.perf_counter() - start, rec))
-    io.write_volume(out / "wbp.mrc", rec)
+    for method in METHODS:
+        start = time.perf_counter()
+        rec, _ = reconstruct(sim.series, method=method, device=select_device("auto"), window="hann")
+        rows.append((method, time.perf_counter() - start, rec))
+        io.write_volume(out / f"{method}.mrc", rec)
     click.echo(f"{'method':<8} {'time (s)':>9} {'ssim':>7} {'psnr':>7}")
     for name, seconds, vol in rows:
         click.echo(f"{name:<8} {seconds:9.2f} {metrics.ssim(vol.data, sim.truth.data):7.3f} "
@@ -146,7 +223,7 @@ def demo(out: Path, size: int, seed: int) -> None:
     orthoslices({"truth": sim.truth.data, **{n: v.data for n, _, v in rows}}, out / "demo.png",
                 title="nanoparticles, ±60° at 2°")
     click.echo(f"wrote {out / 'demo.png'} and the volumes in {out}")
-    click.echo("note: the INR reconstruction is not in this version yet; this demo shows the classical baseline.")
+    click.echo("note: the INR reconstruction is not in this version yet; this demo shows the classical baselines.")
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:

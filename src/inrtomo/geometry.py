@@ -5,6 +5,10 @@ origin at the volume centre; detector coordinates ``(u, v)`` in pixels with the 
 the image centre. The ideal image at tilt θ integrates along ``(−sin θ, 0, cos θ)`` through
 the point ``(u cos θ, v, u sin θ)``; the recorded image is ``ideal(R(−ψ)(p − d))`` for
 tilt-axis angle ψ and shift ``d = (dx, dy)``.
+
+An optional out-of-plane tilt φ turns the specimen about the volume's x axis before the
+tilt: the detector axes and the ray direction become ``R_x(φ)ᵀ`` times their φ = 0 values,
+so a point at ``(0, 0, +d)`` appears at ``v = −d sin φ`` at θ = 0.
 """
 from __future__ import annotations
 
@@ -22,17 +26,19 @@ class Poses:
         tilt: tilt angle θ of each view, degrees.
         tilt_axis: in-plane tilt-axis angle ψ of each view, degrees.
         shift_x, shift_y: image shift ``(dx, dy)`` of each view, pixels.
+        out_of_plane: out-of-plane tilt φ of each view, degrees (0 for an ideal holder).
     """
 
     tilt: np.ndarray
     tilt_axis: np.ndarray
     shift_x: np.ndarray
     shift_y: np.ndarray
+    out_of_plane: np.ndarray = 0.0
 
     def __post_init__(self) -> None:
         self.tilt = np.asarray(self.tilt, dtype=np.float64).reshape(-1)
         n = self.tilt.size
-        for name in ("tilt_axis", "shift_x", "shift_y"):
+        for name in ("tilt_axis", "shift_x", "shift_y", "out_of_plane"):
             value = np.broadcast_to(np.asarray(getattr(self, name), dtype=np.float64), (n,)).copy()
             setattr(self, name, value)
 
@@ -46,7 +52,52 @@ class Poses:
 
     def subset(self, views) -> Poses:
         idx = np.arange(len(self))[views]
-        return Poses(self.tilt[idx], self.tilt_axis[idx], self.shift_x[idx], self.shift_y[idx])
+        return Poses(self.tilt[idx], self.tilt_axis[idx], self.shift_x[idx], self.shift_y[idx],
+                     self.out_of_plane[idx])
+
+    def tensors(self, dtype=torch.float32, device=None) -> tuple[torch.Tensor, ...]:
+        """``(tilt, tilt_axis, shift_x, shift_y, out_of_plane)`` as ``(n,)`` tensors, angles
+        in radians, shifts in pixels: the argument order of :func:`rays`."""
+        values = (np.deg2rad(self.tilt), np.deg2rad(self.tilt_axis), self.shift_x, self.shift_y,
+                  np.deg2rad(self.out_of_plane))
+        return tuple(torch.tensor(a, dtype=dtype, device=device) for a in values)
+
+    @property
+    def in_plane(self) -> bool:
+        """True when no view has an out-of-plane tilt (every tilt axis lies in the x–y plane)."""
+        return not np.any(self.out_of_plane)
+
+
+class PoseParameters(torch.nn.Module):
+    """Learnable poses: the nominal poses plus one global tilt-axis offset and per-view
+    offsets, all zero at the start.
+
+    ``forward(views)`` returns ``(tilt, tilt_axis, shift_x, shift_y, out_of_plane)`` of those
+    views (radians, pixels), differentiable with respect to :attr:`tilt_axis_offset` (scalar,
+    radians) and :attr:`offsets` (``(n, 5)``: Δθ, Δψ, Δdx, Δdy, Δφ in radians and pixels).
+    """
+
+    def __init__(self, poses: Poses, dtype=torch.float32):
+        super().__init__()
+        self.register_buffer("nominal", torch.stack(poses.tensors(dtype), dim=1))
+        self.tilt_axis_offset = torch.nn.Parameter(torch.zeros((), dtype=dtype))
+        self.offsets = torch.nn.Parameter(torch.zeros(len(poses), 5, dtype=dtype))
+
+    def forward(self, views: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        pose = self.nominal + self.offsets
+        if views is not None:
+            pose = pose[views]
+        tilt, tilt_axis, shift_x, shift_y, out_of_plane = pose.unbind(-1)
+        return tilt, tilt_axis + self.tilt_axis_offset, shift_x, shift_y, out_of_plane
+
+    def rays(self, views: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`rays` through detector points ``u, v`` (pixels) of ``views`` (same shape)."""
+        return rays(*self(views), u, v)
+
+    def to_poses(self) -> Poses:
+        """The current poses as plain :class:`Poses` (degrees, pixels)."""
+        tilt, tilt_axis, sx, sy, phi = (t.detach().cpu().double().numpy() for t in self())
+        return Poses(np.rad2deg(tilt), np.rad2deg(tilt_axis), sx, sy, np.rad2deg(phi))
 
 
 def detector_coordinates(ny: int, nx: int, supersample: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +119,7 @@ def rays(
     tilt_axis: torch.Tensor,
     shift_x: torch.Tensor,
     shift_y: torch.Tensor,
+    out_of_plane: torch.Tensor | float,
     u: torch.Tensor,
     v: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,6 +128,7 @@ def rays(
     Args:
         tilt, tilt_axis: θ and ψ in radians, broadcastable to the points' shape.
         shift_x, shift_y: view shift in pixels, broadcastable likewise.
+        out_of_plane: φ in radians, broadcastable likewise (0 for the plain geometry).
         u, v: detector coordinates of the points in pixels (any shape ``S``).
 
     Returns:
@@ -88,18 +141,52 @@ def rays(
     qu = cos_psi * pu + sin_psi * pv  # q = R(−ψ) (p − d)
     qv = -sin_psi * pu + cos_psi * pv
     cos_t, sin_t = torch.cos(tilt), torch.sin(tilt)
-    qu, qv, cos_t, sin_t = torch.broadcast_tensors(qu, qv, cos_t, sin_t)
-    origins = torch.stack([qu * cos_t, qv, qu * sin_t], dim=-1)
-    directions = torch.stack([-sin_t, torch.zeros_like(sin_t), cos_t], dim=-1)
+    phi = torch.as_tensor(out_of_plane, dtype=qu.dtype, device=qu.device)
+    cos_p, sin_p = torch.cos(phi), torch.sin(phi)
+    qu, qv, cos_t, sin_t, cos_p, sin_p = torch.broadcast_tensors(qu, qv, cos_t, sin_t, cos_p, sin_p)
+    # detector axes e_u = (cos θ, sin φ sin θ, cos φ sin θ), e_v = (0, cos φ, −sin φ)
+    origins = torch.stack([qu * cos_t, qu * sin_p * sin_t + qv * cos_p, qu * cos_p * sin_t - qv * sin_p], dim=-1)
+    directions = torch.stack([-sin_t, sin_p * cos_t, cos_p * cos_t], dim=-1)
     return origins, directions
 
 
 def view_rays(poses: Poses, view: int, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`rays` through detector points ``u, v`` (pixels) of one view of ``poses``, in
     the dtype of ``u``."""
-    pose = [torch.tensor(a[view], dtype=u.dtype) for a in (
-        np.deg2rad(poses.tilt), np.deg2rad(poses.tilt_axis), poses.shift_x, poses.shift_y)]
-    return rays(*pose, u, v)
+    return rays(*(t[view] for t in poses.tensors(u.dtype)), u, v)
+
+
+def ideal_to_recorded(ideal: torch.Tensor, tilt_axis: torch.Tensor, shift_x: torch.Tensor,
+                      shift_y: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Recorded images ``(n, *shape)`` from ideal (ψ = 0, unshifted) images ``(n, nv, nu)``:
+    ``recorded(p) = ideal(R(−ψ)(p − d))``, bilinear, zero outside. ψ in radians, shifts in
+    pixels, each ``(n,)``. Linear in ``ideal``."""
+    c, s = torch.cos(tilt_axis), torch.sin(tilt_axis)
+    matrix = torch.stack([torch.stack([c, s], -1), torch.stack([-s, c], -1)], -2)  # R(−ψ)
+    offset = -(matrix @ torch.stack([shift_x, shift_y], -1).unsqueeze(-1)).squeeze(-1)
+    return _resample(ideal, matrix, offset, shape)
+
+
+def recorded_to_ideal(recorded: torch.Tensor, tilt_axis: torch.Tensor, shift_x: torch.Tensor,
+                      shift_y: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """The inverse map of :func:`ideal_to_recorded`: ideal images ``(n, *shape)`` sampled
+    from recorded images at ``p = R(ψ) q + d`` (bilinear, zero outside)."""
+    c, s = torch.cos(tilt_axis), torch.sin(tilt_axis)
+    matrix = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)  # R(ψ)
+    return _resample(recorded, matrix, torch.stack([shift_x, shift_y], -1), shape)
+
+
+def _resample(images: torch.Tensor, matrix: torch.Tensor, offset: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """``out[k](p) = images[k](matrix[k] p + offset[k])`` for centred pixel coordinates
+    ``p = (u, v)`` of an output grid of ``shape``; bilinear, zero outside the source."""
+    n, src_v, src_u = images.shape
+    uu, vv = detector_coordinates(*shape)
+    p = torch.tensor(np.stack([uu, vv], -1), dtype=images.dtype, device=images.device)  # (ny, nx, 2)
+    q = torch.einsum("kij,yxj->kyxi", matrix.to(images.dtype), p) + offset.to(images.dtype)[:, None, None, :]
+    grid = q / torch.tensor([src_u / 2, src_v / 2], dtype=images.dtype, device=images.device)
+    out = torch.nn.functional.grid_sample(images[:, None], grid, mode="bilinear", padding_mode="zeros",
+                                          align_corners=False)
+    return out[:, 0]
 
 
 def voxel_centres(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -91,13 +91,17 @@ def read_volume(path, voxel_size: float | None = None) -> Volume:
     contents = read_contents(path)
     return Volume(contents.data, voxel_size or contents.pixel_size or 1.0)
 
-def write_volume(path, volume: Volume) -> None:
-    """Write a volume as float32 with its voxel size, by extension, atomically."""
+def check_volume_path(path) -> None:
+    """Raise :class:`InputError` unless a volume can be written to ``path`` (by its extension)."""
     suffix = Path(path).suffix.lower()
     if suffix not in VOLUME_SUFFIXES:
         raise InputError(f"cannot write a volume as {suffix or 'a file without extension'}; use {', '.join(VOLUME_SUFFIXES)}")
-    module = _BY_SUFFIX[suffix]
-    module.write(path, volume.data, volume.voxel_size)
+
+
+def write_volume(path, volume: Volume) -> None:
+    """Write a volume as float32 with its voxel size, by extension, atomically."""
+    check_volume_path(path)
+    _BY_SUFFIX[Path(path).suffix.lower()].write(path, volume.data, volume.voxel_size)
 
 def write_tilt_series(path, series: TiltSeries) -> Path:
     """Write the stack as an MRC image stack and its angles as ``NAME.rawtlt`` beside it.
@@ -113,5 +117,5 @@ def write_tilt_series(path, series: TiltSeries) -> Path:
 __all__ = [
     "MissingAnglesError",
     "Contents", "atomic_output", "read_contents", "read_tilt_series", "read_volume",
-    "write_volume", "write_tilt_series", "read_table", "write_angles",
+    "check_volume_path", "write_volume", "write_tilt_series", "read_table", "write_angles",
 ]

@@ -20,6 +20,7 @@ COLUMNS = {
     "tilt_axis_angle_deg": "tilt_axis", "tilt_axis_angle": "tilt_axis", "psi": "tilt_axis",
     "shift_x_px": "shift_x", "shift_x": "shift_x", "dx": "shift_x",
     "shift_y_px": "shift_y", "shift_y": "shift_y", "dy": "shift_y",
+    "out_of_plane_deg": "out_of_plane", "out_of_plane": "out_of_plane", "phi": "out_of_plane",
     "time": "times", "t": "times",
     "dose_e_per_a2": "dose", "dose": "dose",
 }
@@ -35,6 +36,7 @@ class ViewTable:
     tilt_axis: np.ndarray | None = None
     shift_x: np.ndarray | None = None
     shift_y: np.ndarray | None = None
+    out_of_plane: np.ndarray | None = None
 
 
 def read_table(path) -> ViewTable:
@@ -87,16 +89,24 @@ def write_angles(path, angles) -> None:
         tmp.write_text("".join(f"{a:.4f}\n" for a in np.asarray(angles, dtype=np.float64)))
 
 
-def write_poses(path, poses: Poses, times=None, dose=None) -> None:
-    """The package's pose table: one row per view, named columns, atomically."""
-    n = len(poses)
+def pose_columns(poses: Poses) -> dict[str, np.ndarray]:
+    """The pose table's columns by name (the names :func:`write_poses` writes)."""
     columns = {
-        "view": np.arange(n),
+        "view": np.arange(len(poses)),
         "tilt_angle_deg": poses.tilt,
         "tilt_axis_angle_deg": poses.tilt_axis,
         "shift_x_px": poses.shift_x,
         "shift_y_px": poses.shift_y,
     }
+    if not poses.in_plane:
+        columns["out_of_plane_deg"] = poses.out_of_plane
+    return columns
+
+
+def write_poses(path, poses: Poses, times=None, dose=None) -> None:
+    """The package's pose table: one row per view, named columns, atomically."""
+    n = len(poses)
+    columns = pose_columns(poses)
     if times is not None:
         columns["time"] = np.asarray(times)
     if dose is not None:
@@ -109,11 +119,8 @@ def write_poses(path, poses: Poses, times=None, dose=None) -> None:
 
 
 def read_poses(path) -> Poses:
-    """Poses from a CSV table; absent columns are zero shift and zero tilt-axis angle."""
+    """Poses from a CSV table; absent columns are zero (shifts, tilt-axis and out-of-plane
+    angles)."""
     table = read_table(path)
-    return Poses(
-        table.angles,
-        0.0 if table.tilt_axis is None else table.tilt_axis,
-        0.0 if table.shift_x is None else table.shift_x,
-        0.0 if table.shift_y is None else table.shift_y,
-    )
+    return Poses(*(0.0 if a is None else a for a in (
+        table.angles, table.tilt_axis, table.shift_x, table.shift_y, table.out_of_plane)))

@@ -1,4 +1,5 @@
 """Reconstruction methods."""
-from .wbp import wbp
+from .sirt import SirtResult, sirt
+from .wbp import WINDOWS, wbp
 
-__all__ = ["wbp"]
+__all__ = ["SirtResult", "sirt", "WINDOWS", "wbp"]

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
-from tqdm import tqdm
 
 from ..errors import InputError
 from ..geometry import Poses, detector_coordinates, view_rays
+from ..progress import progress
 from .shapes import Shape, cylinder, ellipsoid, faceted
 
 
@@ -62,7 +62,7 @@ class Phantom:
         v = torch.from_numpy(vv)
         times = np.zeros(len(poses)) if times is None else np.asarray(times)
         out = np.empty((len(poses), ny, nx), dtype=np.float32)
-        for i in tqdm(range(len(poses)), desc="projecting", unit="view", leave=False, disable=None):
+        for i in progress(range(len(poses)), desc="projecting", unit="view"):
             origins, directions = view_rays(poses, i, u, v)
             total = torch.zeros_like(u)
             for solid, weight in self._at(float(times[i])):
