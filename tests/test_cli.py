@@ -37,7 +37,7 @@ def simdir(tmp_path_factory):
 def test_help_lists_verbs_and_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "inrtomo", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for verb in ("info", "simulate", "evaluate", "demo"):
+    for verb in ("info", "simulate", "reconstruct", "evaluate", "demo"):
         assert verb in result.stdout
 
 
@@ -92,7 +92,16 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["simulate", "{tmp}/out", "--fluence", "-3"], ["fluence"]),
         (["simulate", "{tmp}/out", "--size", "3"], ["size"]),
         (["evaluate", "{tmp}/small.mrc", "--truth", "{tmp}/big.mrc"], ["shape"]),
-        (["evaluate", "{tmp}/small.mrc"], ["--truth"]),
+        (["evaluate", "{tmp}/small.mrc"], ["--truth", "--holdout"]),
+        (["evaluate", "{tmp}/series.mrc", "--holdout", "1"], ["--holdout", "between 2"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.txt"], ["cannot write a volume", ".txt"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/series.mrc"], ["overwrite"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--poses", "{tmp}/a.tlt"], ["3 tilt angles for 5"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--poses", "{tmp}/p.csv", "--angles", "{tmp}/a.tlt"], ["--poses already"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "art"], ["art"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--shape", "8", "0", "8"], ["--shape"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--device", "tpu"], ["unknown device"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "wbp", "--filter", "box"], ["box"]),
         (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),
         (["info", "{tmp}/small.mrc", "--angles", "{tmp}/a.tlt"], ["tilt angles for"]),
         (["frobnicate"], ["frobnicate"]),
@@ -107,6 +116,10 @@ def test_user_errors_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, arg
     bad[1, 2, 3] = np.nan
     np.save(tmp_path / "nan.npy", bad)
     (tmp_path / "a.tlt").write_text("-10\n0\n10\n")
+    (tmp_path / "p.csv").write_text("tilt_angle_deg\n-20\n-10\n0\n10\n20\n")
+    from inrtomo import TiltSeries
+    io.write_tilt_series(tmp_path / "series.mrc", TiltSeries(np.random.default_rng(1).random((5, 8, 8)),
+                                                             np.linspace(-20, 20, 5)))
     before = sorted(p.name for p in tmp_path.iterdir())
     code, _, err = run(capsys, *[a.format(tmp=tmp_path) for a in args])
     assert_user_error(code, err, *words)
@@ -129,7 +142,47 @@ def test_internal_errors_exit_1_without_traceback(monkeypatch, capsys, tmp_path)
 def test_demo_runs_and_does_not_pretend(tmp_path, capsys):
     code, out, _ = run(capsys, "demo", "--out", tmp_path / "demo", "--size", "24")
     assert code == 0
-    assert "wbp" in out and "ssim" in out and "not in this version" in out
+    assert "wbp" in out and "sirt" in out and "ssim" in out and "not in this version" in out
     names = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert names == ["demo.png", "tilts.mrc", "tilts.rawtlt", "truth.mrc", "wbp.mrc"]
+    assert names == ["demo.png", "sirt.mrc", "tilts.mrc", "tilts.rawtlt", "truth.mrc", "wbp.mrc"]
     assert (tmp_path / "demo" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reconstruct_writes_volume_and_run_record(simdir, tmp_path, capsys):
+    out = tmp_path / "rec.mrc"
+    code, stdout, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", out, "--poses", simdir / "poses.csv",
+                          "--iterations", "30", "--tol", "0", "--device", "cpu")
+    assert code == 0 and "30 iterations" in stdout
+    volume = io.read_volume(out)
+    assert volume.shape == (24, 24, 24) and volume.voxel_size == 1.0
+    record = json.loads((tmp_path / "rec.json").read_text())
+    assert record["parameters"]["method"] == "sirt" and record["parameters"]["iterations"] == 30
+    assert record["parameters"]["device"] == "cpu" and record["wall_time_s"] > 0
+    assert record["poses"]["tilt_axis_angle_deg"] == pytest.approx([1.5] * 19)
+    assert "reconstruct" in record["command"] and record["versions"]["torch"]
+    truth = io.read_volume(simdir / "truth.mrc").data
+    from inrtomo import metrics
+    assert metrics.ssim(volume.data, truth) > 0.3
+
+
+def test_reconstruct_wbp_with_shape_and_tilt_axis(simdir, tmp_path, capsys):
+    out = tmp_path / "wbp.tif"
+    code, _, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", out, "--method", "wbp", "--filter", "hann",
+                     "--shape", "10", "24", "24", "--tilt-axis-angle", "1.5", "--quiet")
+    assert code == 0
+    assert io.read_volume(out).shape == (10, 24, 24)
+    record = json.loads((tmp_path / "wbp.json").read_text())
+    assert record["parameters"]["filter"] == "hann" and record["poses"]["tilt_axis_angle_deg"][0] == 1.5
+
+
+def test_evaluate_holdout_prefers_the_true_poses(simdir, capsys):
+    """Held-out projection error is lower with the true poses than with the nominal ones."""
+    errors = []
+    for extra in (["--poses", simdir / "poses.csv"], []):
+        code, out, _ = run(capsys, "evaluate", simdir / "tilts.mrc", "--holdout", "4", "--iterations", "30",
+                           "--json", "--quiet", *extra)
+        assert code == 0
+        figures = json.loads(out)
+        assert figures["heldout_views"] == 5 and figures["training_views"] == 14
+        errors.append(figures["heldout_nrmse"])
+    assert 0 < errors[0] < errors[1]

@@ -1,13 +1,15 @@
 import numpy as np
 import pytest
 import torch
-from scipy.ndimage import binary_dilation, binary_erosion, map_coordinates
+from scipy.ndimage import map_coordinates
 from scipy.spatial.transform import Rotation
 
 from inrtomo import InputError
 from inrtomo.acquisition import acquisition_order, describe_scheme, scheme_times
 from inrtomo.geometry import Poses, detector_coordinates, view_rays
 from inrtomo.simulate import Acquisition, Phantom, box, cylinder, ellipsoid, faceted, make_phantom, simulate
+
+from helpers import interior_pixels, relative_error
 
 
 def _ray(origin, direction):
@@ -68,18 +70,12 @@ def projection_errors(phantom, truth, pose, image, margin=3):
     """``(relative L2 error on pixels ≥ margin px from every solid's projected outline,
     number of those pixels, relative total-mass error)`` of the brute-force projection of
     ``truth`` against the exact ``image`` of one view."""
-    n = truth.shape[0]
     numeric = _brute_force_projection(truth, pose)
     mass = abs(numeric.sum() / image.sum() - 1)
-    near_edge = np.zeros_like(image, dtype=bool)
-    for solid in phantom.shapes:
-        alone = Phantom([solid]).project(pose, (n, n), supersample=1)[0] != 0
-        near_edge |= binary_dilation(alone, iterations=margin) & ~binary_erosion(alone, iterations=margin)
-    interior = ~near_edge & (image > 0.05 * image.max())
+    interior = interior_pixels(phantom, pose, image, margin)
     if not interior.any():
         return float("nan"), 0, mass
-    rel = np.linalg.norm((numeric - image)[interior]) / np.linalg.norm(image[interior])
-    return float(rel), int(interior.sum()), float(mass)
+    return relative_error(numeric, image, interior), int(interior.sum()), float(mass)
 
 
 ACCURACY_POSES = Poses([0.0, 37.0], [0.0, 8.0], [0.0, 1.5], [0.0, -0.75])

@@ -103,7 +103,7 @@ def simulate_cmd(outdir: Path, phantom: str, size: int, tilt_range, tilt_step, s
     io.write_tilt_series(outdir / "tilts.mrc", sim.series)
     io.write_volume(outdir / "truth.mrc", sim.truth)
     io.angles.write_poses(outdir / "poses.csv", sim.poses, sim.series.times, sim.series.dose)
-    write_record(outdir / "simulation.json", parameters=sim.parameters, wall_time_s=time.perf_counter() - start)
+    write_record(outdir / "simulation.json", command=_command(), parameters=sim.parameters, wall_time_s=time.perf_counter() - start)
     click.echo(f"wrote {sim.series.n_views} views of {size}×{size} and a {size}³ truth to {outdir}")
 
 
@@ -156,7 +156,7 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
                                   iterations=iterations, tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
     wall = time.perf_counter() - start
     io.write_volume(output, volume)
-    write_record(record_path, input=str(tilts), output=str(output), parameters=summary, wall_time_s=wall, seed=None,
+    write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary, wall_time_s=wall, seed=None,
                  poses=io.angles.pose_columns(poses))
     done = f"{summary['iterations']} iterations, residual {summary['relative_residual']:.4g}, " if method == "sirt" else ""
     click.echo(f"wrote {output} ({' × '.join(map(str, volume.shape))} voxels of {volume.voxel_size:g} Å; "
@@ -226,6 +226,12 @@ def demo(out: Path, size: int, seed: int) -> None:
     click.echo("note: the INR reconstruction is not in this version yet; this demo shows the classical baselines.")
 
 
+def _command() -> list[str] | None:
+    """The command line as typed, for run records (None outside :func:`main`)."""
+    obj = click.get_current_context().obj
+    return obj["argv"] if obj else None
+
+
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
     click.echo(f"inrtomo: warning: {message}", err=True)
 
@@ -236,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     warnings.showwarning = _warning_line
     try:
-        result = cli.main(args=argv, prog_name="inrtomo", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="inrtomo", standalone_mode=False, obj={"argv": ["inrtomo", *argv]})
         return result if isinstance(result, int) else 0
     except click.exceptions.Abort:
         click.echo("inrtomo: aborted", err=True)

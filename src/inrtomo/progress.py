@@ -24,4 +24,4 @@ def progress(iterable=None, *, total: int | None = None, desc: str = "", unit: s
     interactive = sys.stderr.isatty()
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=not interactive, disable=quiet,
                 file=None if interactive else _Lines(), mininterval=0.1 if interactive else 5.0,
-                dynamic_ncols=interactive)
+                delay=0 if interactive else 5.0, dynamic_ncols=interactive)

@@ -33,8 +33,9 @@ def _plain(value):
     return value
 
 
-def write_record(path, **fields) -> None:
-    """Write ``fields`` plus the command line and versions as JSON, atomically."""
-    record = {"command": sys.argv, "versions": versions(), **fields}
+def write_record(path, command: list[str] | None = None, **fields) -> None:
+    """Write ``fields`` plus the command line (default ``sys.argv``) and versions as JSON,
+    atomically."""
+    record = {"command": list(sys.argv if command is None else command), "versions": versions(), **fields}
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(_plain(record), indent=2) + "\n")
