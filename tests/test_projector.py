@@ -120,3 +120,16 @@ def test_a_sphere_projects_to_its_chord_lengths():
     for method in ("slices", "rays"):
         image = Projector(volume.shape, Poses.nominal([23.0]), (n, n), method=method).A(volume)[0].numpy()
         assert relative_error(image, chord, inside) < 0.01
+
+
+def test_resampling_keeps_untilted_axis_views_exact():
+    """When other views need resampling, a view with ψ = 0 and integer shifts still equals
+    the plain projection (the ideal grid shares the detector's pixel centres)."""
+    x = torch.rand(16, 12, 16, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    mixed = Poses([0.0, 30.0, 30.0], [0.0, 0.0, 9.0], [2.0, 0.0, 0.0], [-1.0, 0.0, 0.5])
+    warped = Projector(x.shape, mixed, (12, 17), dtype=torch.float64)
+    assert warped.warp
+    plain = Projector(x.shape, Poses([0.0], 0.0, 2.0, 0.0), (12, 17), dtype=torch.float64).A(x)[0]
+    torch.testing.assert_close(warped.A(x)[0, :-1], plain[1:])  # dy = −1: row v shows ideal row v + 1
+    torch.testing.assert_close(warped.A(x)[1], Projector(x.shape, Poses.nominal([30.0]), (12, 17),
+                                                        dtype=torch.float64).A(x)[0])

@@ -41,10 +41,12 @@ class Projector:
         method: ``"auto"`` (slices when every out-of-plane tilt is 0, else rays), ``"slices"``
             or ``"rays"``.
         memory: rough byte budget for one chunk of work.
+        cache: the most bytes the slice matrices may keep between calls; beyond it they are
+            rebuilt chunk by chunk in every call (slower, but memory stays at ``memory``).
     """
 
     def __init__(self, shape, poses: Poses, detector_shape, *, device=None, dtype=torch.float32,
-                 method: str = "auto", memory: int = 256 * 2**20):
+                 method: str = "auto", memory: int = 64 * 2**20, cache: int = 2 * 2**30):
         self.shape = tuple(int(s) for s in shape)
         self.poses = poses
         self.detector_shape = tuple(int(s) for s in detector_shape)
@@ -61,11 +63,13 @@ class Projector:
         nz, ny, nx = self.shape
         if method == "slices":
             self.warp = bool(np.any(poses.tilt_axis) or np.any(poses.shift_y) or ny != self.detector_shape[0])
-            nu = math.ceil(math.hypot(nx, nz)) + 2 if self.warp else self.detector_shape[1]
+            nu = self.detector_shape[1]
+            if self.warp:  # wide enough for the whole shadow, pixel centres on the detector's
+                nu += 2 * max(0, math.ceil((math.hypot(nx, nz) + 2 - nu) / 2))
             self.ideal_shape = (ny, nu)
-            bytes_per_view = 3 * nz * nx * 40  # entries, their transpose and the build's temporaries
-            self._chunks = _chunks(len(poses), max(1, memory // bytes_per_view))
-            self._cache = {} if len(self._chunks) <= 16 else None
+            entries = 3 * nz * nx  # per view: a voxel's footprint covers at most 3 bins
+            self._chunks = _chunks(len(poses), max(1, memory // (entries * 80)))  # the build's temporaries
+            self._cache = {} if entries * len(poses) * 16 <= cache else None  # matrix and transpose
         else:
             self.n_samples = math.ceil(2 * math.hypot(nx, ny, nz))
             self._rays_per_chunk = max(1, memory // (self.n_samples * 64))
@@ -162,8 +166,8 @@ class Projector:
         size = (len(tilt) * nu, nz * nx)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
-            forward = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, size).coalesce().to_sparse_csr()
-            transposed = torch.sparse_coo_tensor(torch.stack([cols, rows]), values, size[::-1]).coalesce().to_sparse_csr()
+            forward, transposed = (_csr(index, values, shape) for index, shape in (
+                (torch.stack([rows, cols]), size), (torch.stack([cols, rows]), size[::-1])))
         if self._cache is not None:
             self._cache[k] = (forward, transposed)
         return forward, transposed
@@ -214,6 +218,14 @@ def _footprint_cdf(s: torch.Tensor, wide: torch.Tensor, narrow: torch.Tensor) ->
     tail = (edge - s.abs()).clamp(min=0) ** 2 / (2 * wide * narrow.clamp(min=1e-12))
     ramp = torch.where(s < 0, tail, 1 - tail)
     return torch.where(s.abs() <= plateau, middle, torch.where(s.abs() >= edge, (s > 0).to(s.dtype), ramp))
+
+
+def _csr(index: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """A CSR matrix from COO entries, with 32-bit indices (half the memory of 64-bit)."""
+    matrix = torch.sparse_coo_tensor(index, values, shape).coalesce().to_sparse_csr()
+    if matrix.values().numel() >= 2**31:
+        return matrix
+    return torch.sparse_csr_tensor(matrix.crow_indices().int(), matrix.col_indices().int(), matrix.values(), shape)
 
 
 def _transpose(linear, y: torch.Tensor, input_shape: tuple) -> torch.Tensor:
