@@ -1,5 +1,4 @@
 """Cross-checks against ASTRA's CPU 2-D code (skipped where astra-toolbox is missing)."""
-import numpy as np
 import pytest
 import torch
 
