@@ -1,5 +1,11 @@
+import os
+
 import numpy as np
 import pytest
+import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)  # one thread per worker: the workers already fill the cores
 
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 

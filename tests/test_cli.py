@@ -139,13 +139,27 @@ def test_internal_errors_exit_1_without_traceback(monkeypatch, capsys, tmp_path)
         main(["--debug", "simulate", str(tmp_path / "y"), "--size", "16"])
 
 
-def test_demo_runs_and_does_not_pretend(tmp_path, capsys):
-    code, out, _ = run(capsys, "demo", "--out", tmp_path / "demo", "--size", "24")
+def test_demo_runs(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--out", tmp_path / "demo", "--size", "24", "--steps", "10")
     assert code == 0
-    assert "wbp" in out and "sirt" in out and "ssim" in out and "not in this version" in out
+    table = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.split()[:1] in (["wbp"], ["sirt"], ["inr"])}
+    assert sorted(table) == ["inr", "sirt", "wbp"] and all(len(v) == 3 for v in table.values())
     names = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert names == ["demo.png", "sirt.mrc", "tilts.mrc", "tilts.rawtlt", "truth.mrc", "wbp.mrc"]
-    assert (tmp_path / "demo" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert names == ["demo.png", "inr-loss.png", "inr.mrc", "sirt.mrc", "tilts.mrc", "tilts.rawtlt", "truth.mrc", "wbp.mrc"]
+    for png in ("demo.png", "inr-loss.png"):
+        assert (tmp_path / "demo" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reconstruct_inr_writes_losses(simdir, tmp_path, capsys):
+    out = tmp_path / "inr.mrc"
+    code, stdout, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", out, "--method", "inr", "--steps", "8",
+                          "--upsample", "2", "--seed", "3", "--quiet")
+    assert code == 0 and "8 steps" in stdout
+    volume = io.read_volume(out)
+    assert volume.shape == (48, 48, 48) and volume.voxel_size == 0.5
+    record = json.loads((tmp_path / "inr.json").read_text())
+    assert len(record["parameters"]["losses"]) == 8 and record["seed"] == 3
+    assert record["parameters"]["config"]["field"] == "hashgrid"
 
 
 def test_reconstruct_writes_volume_and_run_record(simdir, tmp_path, capsys):

@@ -16,8 +16,10 @@ from . import io, metrics
 from .acquisition import SCHEMES, describe_scheme
 from .device import select_device
 from .errors import InputError
+from .fields import FIELDS
 from .recon import WINDOWS
-from .recon.classical import METHODS, reconstruct, reproject
+from .recon.classical import reconstruct, reproject
+from .recon.inr import LOSSES, INRConfig, reconstruct_inr
 from .record import write_record
 from .geometry import Poses
 from .simulate import PHANTOMS, Acquisition, make_phantom, simulate
@@ -118,8 +120,11 @@ def _read_series_and_poses(tilts: Path, angles: Path | None, poses_file: Path | 
     return series, io.angles.read_poses(poses_file)
 
 
-def _classical_options(command):
-    """Options shared by every verb that runs a classical reconstruction."""
+METHODS = ("sirt", "wbp", "inr")
+
+
+def _reconstruction_options(command):
+    """Options shared by every verb that runs a reconstruction."""
     options = [
         click.option("--angles", type=file_arg, help="Tilt angles (.rawtlt, .tlt, .csv) if the stack has none."),
         click.option("--poses", "poses_file", type=file_arg, help="Per-view pose table (CSV with tilt_angle_deg, tilt_axis_angle_deg, shift_x_px, shift_y_px), e.g. poses.csv from simulate."),
@@ -129,6 +134,11 @@ def _classical_options(command):
         click.option("--tol", type=click.FloatRange(0), default=1e-4, show_default=True, help="SIRT stops once an iteration lowers the relative residual by less than this fraction of it; 0 runs every iteration."),
         click.option("--no-positivity", is_flag=True, help="Let SIRT keep negative voxels."),
         click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
+        click.option("--field", type=click.Choice(FIELDS), default=INRConfig.field, show_default=True, help="INR network."),
+        click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
+        click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seeds the INR (network, batches)."),
+        click.option("--upsample", type=click.IntRange(1, 8), default=1, show_default=True, help="Sample the INR on a grid this many times finer."),
         click.option("--shape", nargs=3, type=click.IntRange(1), default=None, metavar="Z Y X", help="Volume size in voxels [default: NX NY NX of the stack]."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:K."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
@@ -142,25 +152,38 @@ def _classical_options(command):
 @click.argument("tilts", type=file_arg)
 @click.option("-o", "--output", type=file_arg, required=True, help="Volume file (.mrc, .tif, .h5, .npy); OUTPUT.json is written beside it.")
 @click.option("--pixel-size", type=float, default=None, help="Å; overrides the file's value.")
-@_classical_options
-def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, method, iterations,
-                    tol, no_positivity, window, shape, device, quiet) -> None:
-    """Reconstruct a tilt series with WBP or SIRT; writes OUTPUT and OUTPUT.json (run record)."""
+@_reconstruction_options
+def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, quiet, **options) -> None:
+    """Reconstruct a tilt series with SIRT, WBP or an INR; writes OUTPUT and OUTPUT.json
+    (run record)."""
     io.check_volume_path(output)
     record_path = output.with_suffix(".json")
     if output.resolve() in (tilts.resolve(), record_path.resolve()):
         raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
     series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
     start = time.perf_counter()
-    volume, summary = reconstruct(series, poses, method=method, shape=shape or None, device=select_device(device),
-                                  iterations=iterations, tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
+    volume, summary = _reconstruct(series, poses, quiet=quiet, **options)
     wall = time.perf_counter() - start
     io.write_volume(output, volume)
-    write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary, wall_time_s=wall, seed=None,
-                 poses=io.angles.pose_columns(poses))
-    done = f"{summary['iterations']} iterations, residual {summary['relative_residual']:.4g}, " if method == "sirt" else ""
+    write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary,
+                 wall_time_s=wall, seed=options["seed"], poses=io.angles.pose_columns(poses))
+    method = options["method"]
+    done = {"sirt": lambda: f"{summary['iterations']} iterations, residual {summary['relative_residual']:.4g}, ",
+            "inr": lambda: f"{summary['steps']} steps, loss {summary['final_loss']:.4g}, "}.get(method, lambda: "")()
     click.echo(f"wrote {output} ({' × '.join(map(str, volume.shape))} voxels of {volume.voxel_size:g} Å; "
                f"{method}, {done}{wall:.1f} s on {summary['device']}) and {record_path}")
+
+
+def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, seed, upsample,
+                 shape, device, quiet):
+    """Run the chosen method with the command line's options; ``(Volume, summary)``."""
+    device = select_device(device)
+    if method == "inr":
+        config = INRConfig(field=field, steps=steps, loss=loss, seed=seed)
+        return reconstruct_inr(series, poses, shape=shape or None, config=config, upsample=upsample, device=device,
+                               quiet=quiet)
+    return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,
+                       tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
 
 
 @cli.command()
@@ -168,9 +191,9 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
 @click.option("--truth", type=file_arg, help="Ground-truth volume of the same shape as the reconstruction PATH.")
 @click.option("--holdout", type=int, default=None, metavar="K", help="PATH is a tilt series: leave out every K-th view, reconstruct from the rest and compare the held-out images with their reprojection.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@_classical_options
+@_reconstruction_options
 def evaluate(path: Path, truth: Path | None, holdout: int | None, as_json: bool, angles, poses_file, tilt_axis_angle,
-             method, iterations, tol, no_positivity, window, shape, device, quiet) -> None:
+             quiet, **options) -> None:
     """Score a reconstruction against the truth (--truth: ssim on x–z slices, psnr, nrmse,
     FSC) or a tilt series without truth by held-out projection error (--holdout K)."""
     if (truth is None) == (holdout is None):
@@ -181,11 +204,9 @@ def evaluate(path: Path, truth: Path | None, holdout: int | None, as_json: bool,
     else:
         series, poses = _read_series_and_poses(path, angles, poses_file, tilt_axis_angle)
         train, held = metrics.holdout_split(series.n_views, holdout)
-        dev = select_device(device)
-        volume, summary = reconstruct(series.subset(train), poses.subset(train), method=method, shape=shape or None,
-                                      device=dev, iterations=iterations, tol=tol, positivity=not no_positivity,
-                                      window=window, quiet=quiet)
-        predicted = reproject(volume, poses.subset(held), series.shape[1:], dev).numpy()
+        options["upsample"] = 1  # the reprojection needs the grid of the detector's pixels
+        volume, _ = _reconstruct(series.subset(train), poses.subset(train), quiet=quiet, **options)
+        predicted = reproject(volume, poses.subset(held), series.shape[1:], select_device(options["device"])).numpy()
         figures = {"heldout_nrmse": metrics.heldout_error(predicted, series.images[held]),
                    "heldout_views": float(held.size), "training_views": float(train.size)}
     if as_json:
@@ -199,10 +220,12 @@ def evaluate(path: Path, truth: Path | None, holdout: int | None, as_json: bool,
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"), show_default=True)
 @click.option("--size", type=click.IntRange(16, 256), default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def demo(out: Path, size: int, seed: int) -> None:
+@click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR steps.")
+def demo(out: Path, size: int, seed: int, steps: int) -> None:
     """Simulate the nanoparticle phantom with a 60° missing wedge at moderate dose and
-    reconstruct it; prints a quality table and writes orthogonal slices as a PNG."""
-    from .figures import orthoslices
+    reconstruct it with WBP, SIRT and the INR; prints a quality table and writes orthogonal
+    slices and the INR's loss curve as PNGs."""
+    from .figures import loss_curve, orthoslices
 
     acq = Acquisition(tilt_range=(-60.0, 60.0), tilt_step=2.0, fluence=2000.0, pixel_size=1.0)
     click.echo(f"simulating nanoparticles {size}³, ±60° at 2°, {acq.fluence:g} e/Å² total (seed {seed}) …")
@@ -210,10 +233,15 @@ def demo(out: Path, size: int, seed: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     io.write_tilt_series(out / "tilts.mrc", sim.series)
     io.write_volume(out / "truth.mrc", sim.truth)
+    device = select_device("auto")
     rows = []
     for method in METHODS:
         start = time.perf_counter()
-        rec, _ = reconstruct(sim.series, method=method, device=select_device("auto"), window="hann")
+        if method == "inr":
+            rec, summary = reconstruct_inr(sim.series, config=INRConfig(steps=steps, seed=seed), device=device)
+            loss_curve(summary["losses"], summary["heldout_losses"], out / "inr-loss.png", title="INR training")
+        else:
+            rec, _ = reconstruct(sim.series, method=method, device=device, window="hann")
         rows.append((method, time.perf_counter() - start, rec))
         io.write_volume(out / f"{method}.mrc", rec)
     click.echo(f"{'method':<8} {'time (s)':>9} {'ssim':>7} {'psnr':>7}")
@@ -222,8 +250,7 @@ def demo(out: Path, size: int, seed: int) -> None:
                    f"{metrics.psnr(vol.data, sim.truth.data):7.2f}")
     orthoslices({"truth": sim.truth.data, **{n: v.data for n, _, v in rows}}, out / "demo.png",
                 title="nanoparticles, ±60° at 2°")
-    click.echo(f"wrote {out / 'demo.png'} and the volumes in {out}")
-    click.echo("note: the INR reconstruction is not in this version yet; this demo shows the classical baselines.")
+    click.echo(f"wrote {out / 'demo.png'}, {out / 'inr-loss.png'} and the volumes in {out}")
 
 
 def _command() -> list[str] | None:

@@ -40,3 +40,22 @@ def orthoslices(volumes: dict[str, np.ndarray], path, title: str = "") -> None:
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+def loss_curve(losses: list[float], heldout: list[tuple[int, float]], path, title: str = "") -> None:
+    """Training loss per step and held-out loss at its evaluation steps, log scale; PNG,
+    atomically."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.semilogy(np.arange(1, len(losses) + 1), losses, lw=0.8, label="training batch")
+    if heldout:
+        steps, values = zip(*heldout)
+        ax.semilogy(steps, values, "o-", label="held-out pixels")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

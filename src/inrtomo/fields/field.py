@@ -1,0 +1,90 @@
+"""Coordinate networks: points ``(..., 3)`` in voxels ``(x, y, z)`` (origin at the volume
+centre) → density ``(...)`` in the units of a voxel volume (projections are density × path
+length in voxels). Fields know the box they live in, nothing about the geometry."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .encodings import FourierFeatures, HashGrid, PositionalEncoding
+
+
+class Field(nn.Module):
+    """``encoding → MLP → density``.
+
+    Args:
+        encoding: a module from :mod:`.encodings` (with ``out_dim``).
+        shape: the volume ``(nz, ny, nx)`` the field covers; points are scaled to ``[−1, 1]³``.
+        hidden, layers: width and number of hidden ReLU layers.
+        positive: softplus output (density ≥ 0); otherwise linear.
+        scale: the density the raw output 1 stands for (set it from the data, see
+            :func:`density_scale`), so training starts at the right order of magnitude.
+    """
+
+    def __init__(self, encoding: nn.Module, shape, hidden: int = 64, layers: int = 2, positive: bool = True,
+                 scale: float = 1.0):
+        super().__init__()
+        self.encoding = encoding
+        sizes = [encoding.out_dim] + [hidden] * layers
+        blocks = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            blocks += [nn.Linear(a, b), nn.ReLU()]
+        self.mlp = nn.Sequential(*blocks, nn.Linear(sizes[-1], 1))
+        nz, ny, nx = shape
+        self.register_buffer("extent", torch.tensor([nx / 2, ny / 2, nz / 2]))
+        self.register_buffer("scale", torch.tensor(float(scale)))
+        self.positive = positive
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        raw = self.mlp(self.encoding(points / self.extent.to(points.dtype))).squeeze(-1)
+        return self.scale * (F.softplus(raw) if self.positive else raw)
+
+
+class Siren(nn.Module):
+    """SIREN (Sitzmann et al. 2020): sine layers ``sin(ω₀(Wx + b))`` with their
+    initialisation, then a linear layer; same interface as :class:`Field`."""
+
+    def __init__(self, shape, hidden: int = 128, layers: int = 3, omega: float = 30.0, positive: bool = True,
+                 scale: float = 1.0):
+        super().__init__()
+        self.omega = omega
+        sizes = [3] + [hidden] * layers
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        with torch.no_grad():
+            for i, layer in enumerate(self.layers):
+                bound = 1 / layer.in_features if i == 0 else math.sqrt(6 / layer.in_features) / omega
+                layer.weight.uniform_(-bound, bound)
+        self.out = nn.Linear(hidden, 1)
+        nz, ny, nx = shape
+        self.register_buffer("extent", torch.tensor([nx / 2, ny / 2, nz / 2]))
+        self.register_buffer("scale", torch.tensor(float(scale)))
+        self.positive = positive
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        h = points / self.extent.to(points.dtype)
+        for layer in self.layers:
+            h = torch.sin(self.omega * layer(h))
+        raw = self.out(h).squeeze(-1)
+        return self.scale * (F.softplus(raw) if self.positive else raw)
+
+
+FIELDS = ("hashgrid", "fourier", "positional", "siren")
+
+
+def make_field(name: str, shape, *, scale: float = 1.0, positive: bool = True, seed: int = 0) -> nn.Module:
+    """A field by name with the package's default sizes for a ``shape`` volume."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the MLP's initial weights
+    if name == "hashgrid":
+        encoding = HashGrid(finest_resolution=max(shape), base_resolution=max(4, max(shape) // 8), generator=generator)
+        return Field(encoding, shape, hidden=32, layers=2, positive=positive, scale=scale)
+    if name == "fourier":
+        return Field(FourierFeatures(128, 4.0, generator), shape, hidden=128, layers=3, positive=positive, scale=scale)
+    if name == "positional":
+        return Field(PositionalEncoding(6), shape, hidden=128, layers=3, positive=positive, scale=scale)
+    if name == "siren":
+        return Siren(shape, positive=positive, scale=scale)
+    raise ValueError(f"unknown field {name!r}; choose from {', '.join(FIELDS)}")

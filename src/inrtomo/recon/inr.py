@@ -1,0 +1,179 @@
+"""Self-supervised INR reconstruction: fit a field to the measured pixels through the ray
+integral of :mod:`inrtomo.render` (seed 000's method, poses fixed here).
+
+Each step draws random rays over all views and pixels, integrates the field along them
+with stratified samples and takes an Adam step on the loss between predicted and measured
+pixels (both divided by the data's mean, so losses and learning rates do not depend on the
+data's units). A small random set of pixels is held out; training stops at the step
+budget or when their loss has not improved for ``patience`` evaluations.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ..errors import InputError
+from ..fields import FIELDS, make_field
+from ..geometry import PoseParameters, Poses, detector_coordinates
+from ..progress import progress
+from ..render import integrate
+
+LOSSES = ("smooth-l1", "mse")
+
+
+@dataclass
+class INRConfig:
+    """Settings of an INR reconstruction."""
+
+    field: str = "hashgrid"
+    """Network: hashgrid, fourier, positional or siren."""
+    steps: int = 200
+    """Most optimisation steps."""
+    rays_per_step: int = 2048
+    """Random pixels (rays) per step."""
+    samples_per_ray: int = 0
+    """Stratified samples along each ray's chord through the volume; 0: the volume's
+    largest size in voxels (about one sample per voxel crossed)."""
+    learning_rate: float = 1e-2
+    """Adam's initial learning rate; cosine decay to 5 % of it over ``steps``."""
+    loss: str = "smooth-l1"
+    """smooth-l1 (β = 0.1 in units of the data mean) or mse."""
+    holdout_fraction: float = 0.02
+    """Fraction of pixels kept out of training to decide when to stop."""
+    eval_every: int = 50
+    """Steps between held-out evaluations."""
+    patience: int = 4
+    """Held-out evaluations without improvement before stopping."""
+    seed: int = 0
+    """Seeds the network, the held-out pixels and the ray batches."""
+
+    def validate(self) -> None:
+        if self.field not in FIELDS:
+            raise InputError(f"unknown field {self.field!r}; choose from {', '.join(FIELDS)}")
+        if self.loss not in LOSSES:
+            raise InputError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        if self.samples_per_ray < 0:
+            raise InputError("samples per ray must be positive (or 0 for automatic)")
+        for name in ("steps", "rays_per_step", "eval_every", "patience"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name.replace('_', ' ')} must be at least 1")
+        if not 0 <= self.holdout_fraction < 0.5:
+            raise InputError("the held-out fraction must be in [0, 0.5)")
+
+
+@dataclass
+class INRResult:
+    """The fitted ``field``, training ``losses`` per step and held-out losses as
+    ``(step, loss)`` pairs."""
+
+    field: torch.nn.Module
+    losses: list[float] = field(default_factory=list)
+    heldout: list[tuple[int, float]] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
+    if name == "mse":
+        return F.mse_loss(predicted, measured)
+    return F.smooth_l1_loss(predicted, measured, beta=0.1)
+
+
+def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INRConfig(), *, device="cpu",
+              quiet: bool = False) -> INRResult:
+    """Fit a field to ``images`` ``(n, ny, nx)`` (line-integral units) recorded at ``poses``,
+    over a ``shape`` ``(nz, ny, nx)`` volume."""
+    config.validate()
+    device = torch.device(device)
+    n, ny, nx = images.shape
+    generator = torch.Generator().manual_seed(config.seed)
+    measured = images.reshape(-1).to(device, torch.float32)
+    unit = float(measured.abs().mean()) or 1.0
+    target = measured / unit
+    density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
+    net = make_field(config.field, shape, scale=density, seed=config.seed).to(device)
+    pose = PoseParameters(poses).to(device).requires_grad_(False)
+    uu, vv = (torch.tensor(c, dtype=torch.float32, device=device).reshape(-1) for c in detector_coordinates(ny, nx))
+    samples = config.samples_per_ray or max(shape)
+
+    order = torch.randperm(measured.numel(), generator=generator).to(device)
+    n_held = int(config.holdout_fraction * measured.numel())
+    held, train = order[:n_held], order[n_held:]
+
+    def predict(index: torch.Tensor, stratified: bool) -> torch.Tensor:
+        view, pixel = index // (ny * nx), index % (ny * nx)
+        origins, directions = pose.rays(view, uu[pixel], vv[pixel])
+        values = integrate(net, origins, directions, shape, samples, stratified=stratified,
+                           generator=generator if device.type == "cpu" else None)
+        return values / unit
+
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s / config.steps, 1.0))))
+    result = INRResult(net)
+    best, stale = math.inf, 0
+    bar = progress(range(config.steps), desc=f"INR ({config.field})", unit="step", quiet=quiet)
+    for step in bar:
+        batch = train[torch.randint(train.numel(), (config.rays_per_step,), generator=generator).to(device)]
+        loss = _loss(config.loss, predict(batch, True), target[batch])
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        result.losses.append(loss.item())
+        if n_held and ((step + 1) % config.eval_every == 0 or step + 1 == config.steps):
+            with torch.no_grad():
+                value = float(sum(_loss(config.loss, predict(part, False), target[part]) * part.numel()
+                                  for part in held.split(8192)) / n_held)
+            result.heldout.append((step + 1, value))
+            bar.set_postfix(loss=f"{result.losses[-1]:.4g}", heldout=f"{value:.4g}", refresh=False)
+            best, stale = (value, 0) if value < best else (best, stale + 1)
+            if stale >= config.patience:
+                result.stopped_early = True
+                break
+    bar.close()
+    return result
+
+
+@torch.no_grad()
+def sample_grid(net: torch.nn.Module, shape, *, upsample: int = 1, device="cpu", chunk: int = 2**18) -> np.ndarray:
+    """The field at the voxel centres of ``shape`` refined ``upsample`` times per axis:
+    a ``(nz·u, ny·u, nx·u)`` float32 volume, computed ``chunk`` points at a time."""
+    nz, ny, nx = (s * upsample for s in shape)
+    axes = [(torch.arange(m, dtype=torch.float32, device=device) - (m - 1) / 2) / upsample for m in (nz, ny, nx)]
+    out = np.empty((nz, ny, nx), dtype=np.float32)
+    plane = ny * nx
+    slabs = max(1, chunk // plane)
+    yy, xx = torch.meshgrid(axes[1], axes[2], indexing="ij")
+    for start in range(0, nz, slabs):
+        z = axes[0][start:start + slabs]
+        points = torch.stack([xx.expand(len(z), -1, -1), yy.expand(len(z), -1, -1),
+                              z[:, None, None].expand(-1, ny, nx)], dim=-1)
+        out[start:start + slabs] = net(points).cpu().numpy()
+    return out
+
+
+def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: INRConfig = INRConfig(),
+                    upsample: int = 1, device="cpu", quiet: bool = False):
+    """Fit an INR to a :class:`~inrtomo.data.TiltSeries` and sample it on the grid
+    ``shape`` (default ``(nx, ny, nx)``) refined ``upsample`` times. Returns the
+    :class:`~inrtomo.data.Volume` (voxel size = pixel size / upsample) and a summary."""
+    from ..data import Volume
+    from .classical import volume_shape
+
+    poses = Poses.nominal(series.angles, series.tilt_axis_angle) if poses is None else poses
+    if len(poses) != series.n_views:
+        raise InputError(f"{len(poses)} poses for {series.n_views} images; give one pose per view")
+    if upsample < 1:
+        raise InputError("--upsample must be at least 1")
+    shape = volume_shape(series, shape)
+    result = train_inr(torch.from_numpy(series.images), poses, shape, config, device=device, quiet=quiet)
+    data = sample_grid(result.field, shape, upsample=upsample, device=device)
+    summary = {"method": "inr", "shape": list(data.shape), "device": str(torch.device(device)),
+               "config": vars(config), "upsample": upsample, "steps": len(result.losses),
+               "stopped_early": result.stopped_early, "final_loss": result.losses[-1],
+               "losses": result.losses, "heldout_losses": result.heldout}
+    return Volume(data, series.pixel_size / upsample), summary
