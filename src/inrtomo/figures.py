@@ -36,10 +36,7 @@ def orthoslices(volumes: dict[str, np.ndarray], path, title: str = "") -> None:
                 ax.set_ylabel(name)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def loss_curve(losses: list[float], heldout: list[tuple[int, float]], path, title: str = "") -> None:
@@ -55,6 +52,11 @@ def loss_curve(losses: list[float], heldout: list[tuple[int, float]], path, titl
     ax.legend()
     if title:
         ax.set_title(title)
+    _save(fig, path)
+
+
+def _save(fig, path) -> None:
+    """Write ``fig`` as a PNG, atomically, and release it."""
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
