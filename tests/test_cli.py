@@ -102,6 +102,9 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--shape", "8", "0", "8"], ["--shape"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--device", "tpu"], ["unknown device"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "wbp", "--filter", "box"], ["box"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--checkpoint", "{tmp}/ck"], ["--method inr only"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--resume"], ["--checkpoint DIR"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--field", "nerf"], ["nerf"]),
         (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),
         (["info", "{tmp}/small.mrc", "--angles", "{tmp}/a.tlt"], ["tilt angles for"]),
         (["frobnicate"], ["frobnicate"]),
@@ -160,6 +163,13 @@ def test_reconstruct_inr_writes_losses(simdir, tmp_path, capsys):
     record = json.loads((tmp_path / "inr.json").read_text())
     assert len(record["parameters"]["losses"]) == 8 and record["seed"] == 3
     assert record["parameters"]["config"]["field"] == "hashgrid"
+    # a finished run with a checkpoint resumes to the same volume without training further
+    args = ["reconstruct", simdir / "tilts.mrc", "-o", tmp_path / "a.mrc", "--method", "inr", "--steps", "4", "--quiet",
+            "--checkpoint", tmp_path / "ck"]
+    assert run(capsys, *args)[0] == 0 and (tmp_path / "ck" / "inr-checkpoint.pt").is_file()
+    args[3] = tmp_path / "b.mrc"
+    assert run(capsys, *args, "--resume")[0] == 0
+    np.testing.assert_array_equal(io.read_volume(tmp_path / "a.mrc").data, io.read_volume(tmp_path / "b.mrc").data)
 
 
 def test_reconstruct_writes_volume_and_run_record(simdir, tmp_path, capsys):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from inrtomo import metrics
+from inrtomo import InputError, metrics
 from inrtomo.fields import FIELDS, HashGrid, make_field
 from inrtomo.fields.encodings import _Gather
 from inrtomo.geometry import Poses
@@ -89,3 +89,38 @@ def test_poses_stay_fixed_during_training():
     result = train_inr(torch.from_numpy(sim.series.images), poses, (16, 16, 16), INRConfig(steps=3, rays_per_step=64),
                        quiet=True)
     assert all(p.requires_grad for p in result.field.parameters())
+
+
+def test_checkpoint_kill_and_resume_reach_the_uninterrupted_state(tmp_path, monkeypatch):
+    import inrtomo.recon.inr as inr
+
+    sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, supersample=1), seed=0)
+    images = torch.from_numpy(sim.series.images)
+    config = INRConfig(steps=12, rays_per_step=128, eval_every=4)
+    whole = train_inr(images, sim.poses, (16, 16, 16), config, quiet=True)
+
+    checkpoint = tmp_path / "inr-checkpoint.pt"
+    calls = {"n": 0}
+    real = inr.integrate
+
+    def dies_at_step_8(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 8 + 1:  # the 9th integration: training step 8 (one held-out pass at step 4)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inr, "integrate", dies_at_step_8)
+    with pytest.raises(KeyboardInterrupt):
+        train_inr(images, sim.poses, (16, 16, 16), config, quiet=True, checkpoint=checkpoint, checkpoint_every=0)
+    monkeypatch.setattr(inr, "integrate", real)
+    assert len(torch.load(checkpoint, weights_only=True)["losses"]) == 7
+
+    resumed = train_inr(images, sim.poses, (16, 16, 16), config, quiet=True, checkpoint=checkpoint, resume=True)
+    assert resumed.losses == whole.losses and resumed.heldout == whole.heldout
+    for a, b in zip(resumed.field.state_dict().values(), whole.field.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    other = INRConfig(steps=12, rays_per_step=64, eval_every=4)
+    with pytest.raises(InputError, match="other settings"):
+        train_inr(images, sim.poses, (16, 16, 16), other, quiet=True, checkpoint=checkpoint, resume=True)
+    with pytest.raises(InputError, match="no checkpoint"):
+        train_inr(images, sim.poses, (16, 16, 16), config, quiet=True, checkpoint=tmp_path / "none.pt", resume=True)

@@ -152,8 +152,12 @@ def _reconstruction_options(command):
 @click.argument("tilts", type=file_arg)
 @click.option("-o", "--output", type=file_arg, required=True, help="Volume file (.mrc, .tif, .h5, .npy); OUTPUT.json is written beside it.")
 @click.option("--pixel-size", type=float, default=None, help="Å; overrides the file's value.")
+@click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="INR: save the training state in this folder every 2 minutes and at the end.")
+@click.option("--resume", is_flag=True, help="INR: continue from the checkpoint in --checkpoint DIR.")
 @_reconstruction_options
-def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, quiet, **options) -> None:
+def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, quiet, checkpoint,
+                    resume, **options) -> None:
     """Reconstruct a tilt series with SIRT, WBP or an INR; writes OUTPUT and OUTPUT.json
     (run record)."""
     io.check_volume_path(output)
@@ -162,7 +166,9 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
         raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
     series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
     start = time.perf_counter()
-    volume, summary = _reconstruct(series, poses, quiet=quiet, **options)
+    if (checkpoint or resume) and options["method"] != "inr":
+        raise InputError("--checkpoint and --resume apply to --method inr only")
+    volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint, resume=resume, **options)
     wall = time.perf_counter() - start
     io.write_volume(output, volume)
     write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary,
@@ -175,13 +181,13 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
 
 
 def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, seed, upsample,
-                 shape, device, quiet):
+                 shape, device, quiet, checkpoint=None, resume=False):
     """Run the chosen method with the command line's options; ``(Volume, summary)``."""
     device = select_device(device)
     if method == "inr":
         config = INRConfig(field=field, steps=steps, loss=loss, seed=seed)
         return reconstruct_inr(series, poses, shape=shape or None, config=config, upsample=upsample, device=device,
-                               quiet=quiet)
+                               quiet=quiet, checkpoint_dir=checkpoint, resume=resume)
     return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,
                        tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
 

@@ -10,7 +10,9 @@ budget or when their loss has not improved for ``patience`` evaluations.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +21,7 @@ from torch.nn import functional as F
 from ..errors import InputError
 from ..fields import FIELDS, make_field
 from ..geometry import PoseParameters, Poses, detector_coordinates
+from ..io.common import atomic_output
 from ..progress import progress
 from ..render import integrate
 
@@ -83,9 +86,14 @@ def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor) -> torch.T
 
 
 def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INRConfig(), *, device="cpu",
-              quiet: bool = False) -> INRResult:
+              quiet: bool = False, checkpoint: Path | None = None, resume: bool = False,
+              checkpoint_every: float = 120.0) -> INRResult:
     """Fit a field to ``images`` ``(n, ny, nx)`` (line-integral units) recorded at ``poses``,
-    over a ``shape`` ``(nz, ny, nx)`` volume."""
+    over a ``shape`` ``(nz, ny, nx)`` volume.
+
+    With ``checkpoint`` (a file path) the whole training state is saved there every
+    ``checkpoint_every`` seconds and at the end; ``resume`` continues from it. On the CPU a
+    resumed run reproduces the uninterrupted one exactly."""
     config.validate()
     device = torch.device(device)
     n, ny, nx = images.shape
@@ -114,8 +122,32 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s / config.steps, 1.0))))
     result = INRResult(net)
-    best, stale = math.inf, 0
-    bar = progress(range(config.steps), desc=f"INR ({config.field})", unit="step", quiet=quiet)
+    best, stale, first = math.inf, 0, 0
+    identity = {"config": vars(config), "shape": list(shape), "images": list(images.shape)}
+    if resume:
+        if checkpoint is None:
+            raise InputError("--resume needs --checkpoint DIR, the folder of the earlier run's checkpoint")
+        if not Path(checkpoint).is_file():
+            raise InputError(f"no checkpoint to resume from at {checkpoint}; run once with --checkpoint first")
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        if state["identity"] != identity:
+            raise InputError(f"{checkpoint} was made with other settings or data; rerun without --resume")
+        net.load_state_dict(state["field"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        result.losses, result.heldout = state["losses"], [tuple(h) for h in state["heldout"]]
+        best, stale, first = state["best"], state["stale"], len(result.losses)
+
+    def save() -> None:
+        state = {"identity": identity, "field": net.state_dict(), "optimiser": optimiser.state_dict(),
+                 "schedule": schedule.state_dict(), "generator": generator.get_state(), "losses": result.losses,
+                 "heldout": result.heldout, "best": best, "stale": stale}
+        with atomic_output(checkpoint) as tmp:
+            torch.save(state, tmp)
+
+    saved_at = time.monotonic()
+    bar = progress(range(first, config.steps), desc=f"INR ({config.field})", unit="step", quiet=quiet)
     for step in bar:
         batch = train[torch.randint(train.numel(), (config.rays_per_step,), generator=generator).to(device)]
         loss = _loss(config.loss, predict(batch, True), target[batch])
@@ -134,7 +166,12 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
             if stale >= config.patience:
                 result.stopped_early = True
                 break
+        if checkpoint is not None and time.monotonic() - saved_at >= checkpoint_every:
+            save()
+            saved_at = time.monotonic()
     bar.close()
+    if checkpoint is not None:
+        save()
     return result
 
 
@@ -157,7 +194,8 @@ def sample_grid(net: torch.nn.Module, shape, *, upsample: int = 1, device="cpu",
 
 
 def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: INRConfig = INRConfig(),
-                    upsample: int = 1, device="cpu", quiet: bool = False):
+                    upsample: int = 1, device="cpu", quiet: bool = False, checkpoint_dir: Path | None = None,
+                    resume: bool = False):
     """Fit an INR to a :class:`~inrtomo.data.TiltSeries` and sample it on the grid
     ``shape`` (default ``(nx, ny, nx)``) refined ``upsample`` times. Returns the
     :class:`~inrtomo.data.Volume` (voxel size = pixel size / upsample) and a summary."""
@@ -170,7 +208,11 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     if upsample < 1:
         raise InputError("--upsample must be at least 1")
     shape = volume_shape(series, shape)
-    result = train_inr(torch.from_numpy(series.images), poses, shape, config, device=device, quiet=quiet)
+    checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "inr-checkpoint.pt"
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    result = train_inr(torch.from_numpy(series.images), poses, shape, config, device=device, quiet=quiet,
+                       checkpoint=checkpoint, resume=resume)
     data = sample_grid(result.field, shape, upsample=upsample, device=device)
     summary = {"method": "inr", "shape": list(data.shape), "device": str(torch.device(device)),
                "config": vars(config), "upsample": upsample, "steps": len(result.losses),
