@@ -124,3 +124,36 @@ def test_checkpoint_kill_and_resume_reach_the_uninterrupted_state(tmp_path, monk
         train_inr(images, sim.poses, (16, 16, 16), other, quiet=True, checkpoint=checkpoint, resume=True)
     with pytest.raises(InputError, match="no checkpoint"):
         train_inr(images, sim.poses, (16, 16, 16), config, quiet=True, checkpoint=tmp_path / "none.pt", resume=True)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, fluence=500.0, supersample=1),
+                   seed=0)
+    return torch.from_numpy(sim.series.images), sim.poses
+
+
+@pytest.mark.parametrize("loss", ["smooth-l1", "mse", "poisson"])
+def test_every_loss_lowers_itself(tiny, loss):
+    images, poses = tiny
+    result = train_inr(images, poses, (16, 16, 16), INRConfig(loss=loss, steps=30, rays_per_step=256), quiet=True)
+    assert np.isfinite(result.losses).all()
+    assert np.mean(result.losses[-5:]) < np.mean(result.losses[:5])
+
+
+def test_poisson_loss_refuses_negative_pixels(tiny):
+    images, poses = tiny
+    with pytest.raises(InputError, match="non-negative"):
+        train_inr(images - images.mean(), poses, (16, 16, 16), INRConfig(loss="poisson", steps=1), quiet=True)
+
+
+def test_total_variation_smooths_the_field(tiny):
+    images, poses = tiny
+
+    def roughness(weight):
+        result = train_inr(images, poses, (16, 16, 16), INRConfig(tv_weight=weight, steps=40, rays_per_step=256),
+                           quiet=True)
+        volume = sample_grid(result.field, (16, 16, 16))
+        return sum(np.abs(np.diff(volume, axis=a)).sum() for a in range(3)) / np.abs(volume).sum()
+
+    assert roughness(1.0) < 0.8 * roughness(0.0)

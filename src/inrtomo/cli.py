@@ -136,7 +136,8 @@ def _reconstruction_options(command):
         click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
         click.option("--field", type=click.Choice(FIELDS), default=INRConfig.field, show_default=True, help="INR network."),
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
-        click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss."),
+        click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss (poisson: for counting data)."),
+        click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seeds the INR (network, batches)."),
         click.option("--upsample", type=click.IntRange(1, 8), default=1, show_default=True, help="Sample the INR on a grid this many times finer."),
         click.option("--shape", nargs=3, type=click.IntRange(1), default=None, metavar="Z Y X", help="Volume size in voxels [default: NX NY NX of the stack]."),
@@ -180,12 +181,12 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
                f"{method}, {done}{wall:.1f} s on {summary['device']}) and {record_path}")
 
 
-def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, seed, upsample,
-                 shape, device, quiet, checkpoint=None, resume=False):
+def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, tv_weight, seed,
+                 upsample, shape, device, quiet, checkpoint=None, resume=False):
     """Run the chosen method with the command line's options; ``(Volume, summary)``."""
     device = select_device(device)
     if method == "inr":
-        config = INRConfig(field=field, steps=steps, loss=loss, seed=seed)
+        config = INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed)
         return reconstruct_inr(series, poses, shape=shape or None, config=config, upsample=upsample, device=device,
                                quiet=quiet, checkpoint_dir=checkpoint, resume=resume)
     return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,

@@ -25,7 +25,7 @@ from ..io.common import atomic_output
 from ..progress import progress
 from ..render import integrate
 
-LOSSES = ("smooth-l1", "mse")
+LOSSES = ("smooth-l1", "mse", "poisson")
 
 
 @dataclass
@@ -44,7 +44,12 @@ class INRConfig:
     learning_rate: float = 1e-2
     """Adam's initial learning rate; cosine decay to 5 % of it over ``steps``."""
     loss: str = "smooth-l1"
-    """smooth-l1 (β = 0.1 in units of the data mean) or mse."""
+    """smooth-l1 (β = 0.1 in units of the data mean), mse, or poisson (negative
+    log-likelihood of counts proportional to the pixels; needs non-negative data)."""
+    tv_weight: float = 0.0
+    """Weight of a total-variation penalty on random points (0: off); the penalty is
+    measured in the field's output unit (mean pixel / nz) per voxel, so the weight is
+    comparable across data sets."""
     holdout_fraction: float = 0.02
     """Fraction of pixels kept out of training to decide when to stop."""
     eval_every: int = 50
@@ -64,6 +69,8 @@ class INRConfig:
         for name in ("steps", "rays_per_step", "eval_every", "patience"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name.replace('_', ' ')} must be at least 1")
+        if self.tv_weight < 0:
+            raise InputError("the TV weight must not be negative")
         if not 0 <= self.holdout_fraction < 0.5:
             raise InputError("the held-out fraction must be in [0, 0.5)")
 
@@ -82,7 +89,19 @@ class INRResult:
 def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
     if name == "mse":
         return F.mse_loss(predicted, measured)
+    if name == "poisson":  # up to terms without the prediction; counts = k · pixels for any k > 0
+        return (predicted - measured * torch.log(predicted.clamp(min=1e-6))).mean()
     return F.smooth_l1_loss(predicted, measured, beta=0.1)
+
+
+def _total_variation(net, shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
+    """Mean ``Σᵢ |f(p + eᵢ) − f(p)|`` (one-voxel forward differences) at random points ``p``."""
+    nz, ny, nx = shape
+    extent = torch.tensor([nx / 2 - 1, ny / 2 - 1, nz / 2 - 1])
+    points = ((torch.rand(n_points, 3, generator=generator) * 2 - 1) * extent).to(device)
+    steps = torch.eye(3, device=device)
+    values = net(torch.cat([points[None], points[None] + steps[:, None]], 0))  # (4, P)
+    return (values[1:] - values[0]).abs().sum(0).mean()
 
 
 def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INRConfig(), *, device="cpu",
@@ -99,6 +118,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     n, ny, nx = images.shape
     generator = torch.Generator().manual_seed(config.seed)
     measured = images.reshape(-1).to(device, torch.float32)
+    if config.loss == "poisson" and float(measured.min()) < 0:
+        raise InputError("the poisson loss needs non-negative pixels (counts); use smooth-l1 or mse for this data")
     unit = float(measured.abs().mean()) or 1.0
     target = measured / unit
     density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
@@ -151,6 +172,9 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     for step in bar:
         batch = train[torch.randint(train.numel(), (config.rays_per_step,), generator=generator).to(device)]
         loss = _loss(config.loss, predict(batch, True), target[batch])
+        if config.tv_weight:
+            tv = _total_variation(net, shape, config.rays_per_step, generator, device) / density
+            loss = loss + config.tv_weight * tv
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
