@@ -103,6 +103,8 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--device", "tpu"], ["unknown device"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "wbp", "--filter", "box"], ["box"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--checkpoint", "{tmp}/ck"], ["--method inr only"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--config", "{tmp}/bad.toml"], ["unknown setting", "layers"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--config", "{tmp}/a.tlt"], ["not valid TOML"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--resume"], ["--checkpoint DIR"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--field", "nerf"], ["nerf"]),
         (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),
@@ -120,6 +122,7 @@ def test_user_errors_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, arg
     np.save(tmp_path / "nan.npy", bad)
     (tmp_path / "a.tlt").write_text("-10\n0\n10\n")
     (tmp_path / "p.csv").write_text("tilt_angle_deg\n-20\n-10\n0\n10\n20\n")
+    (tmp_path / "bad.toml").write_text("[inr]\nsteps = 5\nlayers = 3\n")
     from inrtomo import TiltSeries
     io.write_tilt_series(tmp_path / "series.mrc", TiltSeries(np.random.default_rng(1).random((5, 8, 8)),
                                                              np.linspace(-20, 20, 5)))
@@ -210,3 +213,13 @@ def test_evaluate_holdout_prefers_the_true_poses(simdir, capsys):
         assert figures["heldout_views"] == 5 and figures["training_views"] == 14
         errors.append(figures["heldout_nrmse"])
     assert 0 < errors[0] < errors[1]
+
+
+def test_reconstruct_inr_config_file_with_flag_override(simdir, tmp_path, capsys):
+    (tmp_path / "inr.toml").write_text('[inr]\nfield = "fourier"\nsteps = 5\nrays_per_step = 64\nlearning_rate = 0.005\n')
+    code, stdout, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", tmp_path / "r.mrc", "--method", "inr",
+                          "--config", tmp_path / "inr.toml", "--steps", "3", "--quiet")
+    assert code == 0 and "3 steps" in stdout
+    config = json.loads((tmp_path / "r.json").read_text())["parameters"]["config"]
+    assert config["field"] == "fourier" and config["rays_per_step"] == 64 and config["learning_rate"] == 0.005
+    assert config["steps"] == 3

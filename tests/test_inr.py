@@ -157,3 +157,13 @@ def test_total_variation_smooths_the_field(tiny):
         return sum(np.abs(np.diff(volume, axis=a)).sum() for a in range(3)) / np.abs(volume).sum()
 
     assert roughness(1.0) < 0.8 * roughness(0.0)
+
+
+def test_config_from_toml_checks_types_and_takes_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('steps = 300\nlearning_rate = 1\nloss = "mse"\n')
+    config = INRConfig.from_toml(path, seed=5)
+    assert (config.steps, config.learning_rate, config.loss, config.seed) == (300, 1.0, "mse", 5)
+    path.write_text('steps = "many"\n')
+    with pytest.raises(InputError, match="steps must be a int"):
+        INRConfig.from_toml(path)

@@ -156,9 +156,11 @@ def _reconstruction_options(command):
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="INR: save the training state in this folder every 2 minutes and at the end.")
 @click.option("--resume", is_flag=True, help="INR: continue from the checkpoint in --checkpoint DIR.")
+@click.option("--config", "config_file", type=file_arg, default=None,
+              help="INR settings from a TOML file (keys as in inrtomo.recon.inr.INRConfig); flags given override it.")
 @_reconstruction_options
 def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, quiet, checkpoint,
-                    resume, **options) -> None:
+                    resume, config_file, **options) -> None:
     """Reconstruct a tilt series with SIRT, WBP or an INR; writes OUTPUT and OUTPUT.json
     (run record)."""
     io.check_volume_path(output)
@@ -167,13 +169,18 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
         raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
     series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
     start = time.perf_counter()
-    if (checkpoint or resume) and options["method"] != "inr":
-        raise InputError("--checkpoint and --resume apply to --method inr only")
+    if (checkpoint or resume or config_file) and options["method"] != "inr":
+        raise InputError("--checkpoint, --resume and --config apply to --method inr only")
+    if config_file is not None:
+        given = click.get_current_context().get_parameter_source
+        flags = {name: options[name] for name in INR_FLAGS if given(name) == click.core.ParameterSource.COMMANDLINE}
+        options["config"] = INRConfig.from_toml(config_file, **flags)
     volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint, resume=resume, **options)
     wall = time.perf_counter() - start
     io.write_volume(output, volume)
     write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary,
-                 wall_time_s=wall, seed=options["seed"], poses=io.angles.pose_columns(poses))
+                 wall_time_s=wall, seed=summary.get("config", {}).get("seed", options["seed"]),
+                 poses=io.angles.pose_columns(poses))
     method = options["method"]
     done = {"sirt": lambda: f"{summary['iterations']} iterations, residual {summary['relative_residual']:.4g}, ",
             "inr": lambda: f"{summary['steps']} steps, loss {summary['final_loss']:.4g}, "}.get(method, lambda: "")()
@@ -181,12 +188,16 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
                f"{method}, {done}{wall:.1f} s on {summary['device']}) and {record_path}")
 
 
+INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed")  # command-line options that are INRConfig settings
+
+
 def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, tv_weight, seed,
-                 upsample, shape, device, quiet, checkpoint=None, resume=False):
-    """Run the chosen method with the command line's options; ``(Volume, summary)``."""
+                 upsample, shape, device, quiet, checkpoint=None, resume=False, config=None):
+    """Run the chosen method with the command line's options (or a ready INR ``config``);
+    ``(Volume, summary)``."""
     device = select_device(device)
     if method == "inr":
-        config = INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed)
+        config = config or INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed)
         return reconstruct_inr(series, poses, shape=shape or None, config=config, upsample=upsample, device=device,
                                quiet=quiet, checkpoint_dir=checkpoint, resume=resume)
     return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,

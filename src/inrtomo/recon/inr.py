@@ -59,6 +59,36 @@ class INRConfig:
     seed: int = 0
     """Seeds the network, the held-out pixels and the ray batches."""
 
+    @classmethod
+    def from_toml(cls, path, **overrides) -> INRConfig:
+        """Settings from a TOML file (top-level keys or an ``[inr]`` table, named like the
+        attributes), then ``overrides``; unknown keys and wrong types are one-line errors."""
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"config file not found: {path}")
+        try:
+            table = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path} is not valid TOML: {exc}") from None
+        table = table.get("inr", table)
+        defaults = cls()
+        unknown = sorted(set(table) - set(vars(defaults)))
+        if unknown:
+            raise InputError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(vars(defaults))}")
+        values = {}
+        for key, value in {**table, **overrides}.items():
+            kind = type(getattr(defaults, key))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not kind:
+                raise InputError(f"{path}: {key} must be a {kind.__name__}, got {value!r}")
+            values[key] = value
+        return cls(**values)
+
     def validate(self) -> None:
         if self.field not in FIELDS:
             raise InputError(f"unknown field {self.field!r}; choose from {', '.join(FIELDS)}")
