@@ -165,5 +165,5 @@ def test_config_from_toml_checks_types_and_takes_overrides(tmp_path):
     config = INRConfig.from_toml(path, seed=5)
     assert (config.steps, config.learning_rate, config.loss, config.seed) == (300, 1.0, "mse", 5)
     path.write_text('steps = "many"\n')
-    with pytest.raises(InputError, match="steps must be a int"):
+    with pytest.raises(InputError, match="steps must be of type int"):
         INRConfig.from_toml(path)

@@ -85,7 +85,7 @@ class INRConfig:
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if type(value) is not kind:
-                raise InputError(f"{path}: {key} must be a {kind.__name__}, got {value!r}")
+                raise InputError(f"{path}: {key} must be of type {kind.__name__}, got {value!r}")
             values[key] = value
         return cls(**values)
 
