@@ -76,8 +76,12 @@ FIELDS = ("hashgrid", "fourier", "positional", "siren")
 
 def make_field(name: str, shape, *, scale: float = 1.0, positive: bool = True, seed: int = 0) -> nn.Module:
     """A field by name with the package's default sizes for a ``shape`` volume."""
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # the MLP's initial weights
+    with torch.random.fork_rng(devices=[]):  # seeds the layers' initial weights, leaves the global RNG alone
+        torch.manual_seed(seed)
+        return _build(name, shape, scale, positive, torch.Generator().manual_seed(seed))
+
+
+def _build(name: str, shape, scale: float, positive: bool, generator: torch.Generator) -> nn.Module:
     if name == "hashgrid":
         encoding = HashGrid(finest_resolution=max(shape), base_resolution=max(4, max(shape) // 8), generator=generator)
         return Field(encoding, shape, hidden=32, layers=2, positive=positive, scale=scale)
