@@ -20,7 +20,7 @@ FAST = INRConfig(rays_per_step=1024)  # the default but half the rays per step, 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_inr_beats_sirt_on_a_missing_wedge_and_fits_the_data(seed):
     """32³ nanoparticles, ±45° at 3°, noisy: the INR's ssim exceeds SIRT's best (10 to 640
-    iterations, chosen with the truth; measured margins 0.05–0.08), and its projections fit
+    iterations, chosen with the truth; measured margins 0.097–0.134), and its projections fit
     the measured images nearly as well as the truth's do (whose misfit is the noise)."""
     sim = simulate(make_phantom("nanoparticles", 32, seed=seed), 32, WEDGE_45, seed=seed)
     config = INRConfig(**{**vars(FAST), "seed": seed})
@@ -29,7 +29,7 @@ def test_inr_beats_sirt_on_a_missing_wedge_and_fits_the_data(seed):
     sirt_best = max(metrics.ssim(reconstruct(sim.series, iterations=k, tol=0, quiet=True)[0].data, truth)
                     for k in (10, 40, 160, 640))
     inr = sample_grid(result.field, truth.shape)
-    assert metrics.ssim(inr, truth) > sirt_best + 0.02
+    assert metrics.ssim(inr, truth) > sirt_best + 0.05
     assert np.isfinite(result.losses).all() and result.losses[-1] < 0.5 * result.losses[0]
 
     projector = Projector(truth.shape, sim.poses, sim.series.shape[1:])
