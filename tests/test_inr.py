@@ -51,9 +51,11 @@ def test_every_field_trains_a_few_steps_without_nan(name):
 def test_training_is_reproducible_on_cpu():
     sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, supersample=1), seed=0)
     images = torch.from_numpy(sim.series.images)
-    runs = [train_inr(images, sim.poses, (16, 16, 16), INRConfig(steps=6, rays_per_step=128, seed=s), quiet=True)
-            for s in (3, 3, 4)]
+    seen = []
+    runs = [train_inr(images, sim.poses, (16, 16, 16), INRConfig(steps=6, rays_per_step=128, seed=s), quiet=True,
+                      on_step=lambda step, net: seen.append(step)) for s in (3, 3, 4)]
     assert runs[0].losses == runs[1].losses and runs[0].losses != runs[2].losses
+    assert seen == [1, 2, 3, 4, 5, 6] * 3
 
 
 def test_grid_sampling_is_chunked_and_upsampled():

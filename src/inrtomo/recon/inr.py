@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,13 +138,15 @@ def _total_variation(net, shape, n_points: int, generator: torch.Generator, devi
 
 def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INRConfig(), *, device="cpu",
               quiet: bool = False, checkpoint: Path | None = None, resume: bool = False,
-              checkpoint_every: float = 120.0) -> INRResult:
+              checkpoint_every: float = 120.0, on_step: Callable[[int, torch.nn.Module], None] | None = None
+              ) -> INRResult:
     """Fit a field to ``images`` ``(n, ny, nx)`` (line-integral units) recorded at ``poses``,
     over a ``shape`` ``(nz, ny, nx)`` volume.
 
     With ``checkpoint`` (a file path) the whole training state is saved there every
     ``checkpoint_every`` seconds and at the end; ``resume`` continues from it. On the CPU a
-    resumed run reproduces the uninterrupted one exactly."""
+    resumed run reproduces the uninterrupted one exactly. ``on_step(step, field)`` is
+    called after every optimisation step (1-based), e.g. to watch the volume evolve."""
     config.validate()
     device = torch.device(device)
     n, ny, nx = images.shape
@@ -214,6 +217,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         optimiser.step()
         schedule.step()
         result.losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1, net)
         if n_held and ((step + 1) % config.eval_every == 0 or step + 1 == config.steps):
             with torch.no_grad():
                 value = float(sum(_loss(config.loss, predict(part, False), target[part]) * part.numel()
