@@ -167,14 +167,14 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
     record_path = output.with_suffix(".json")
     if output.resolve() in (tilts.resolve(), record_path.resolve()):
         raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
-    series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
-    start = time.perf_counter()
     if (checkpoint or resume or config_file) and options["method"] != "inr":
         raise InputError("--checkpoint, --resume and --config apply to --method inr only")
     if config_file is not None:
         given = click.get_current_context().get_parameter_source
         flags = {name: options[name] for name in INR_FLAGS if given(name) == click.core.ParameterSource.COMMANDLINE}
         options["config"] = INRConfig.from_toml(config_file, **flags)
+    series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
+    start = time.perf_counter()
     volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint, resume=resume, **options)
     wall = time.perf_counter() - start
     io.write_volume(output, volume)
