@@ -1,4 +1,6 @@
 """Helpers shared by several test modules."""
+from contextlib import contextmanager
+
 import numpy as np
 from scipy.ndimage import binary_dilation, binary_erosion
 
@@ -24,19 +26,28 @@ def relative_error(estimate, reference, mask=None):
     return float(np.linalg.norm(e - r) / np.linalg.norm(r))
 
 
-def astra_sirt(images, angles, nz, iterations):
-    """ASTRA's 2-D CPU SIRT (strip projector, ``MinConstraint = 0``) slice by slice (one
-    row of the tilt series each), our conventions mapped: ASTRA image rows are our z and
-    ASTRA angles are −θ. Returns the ``(nz, ny, nx)`` volume."""
+@contextmanager
+def astra_strip(nz, nx, nu, angles):
+    """ASTRA's 2-D CPU strip projector for one ``(nz, nx)`` slice, our conventions mapped
+    (ASTRA image rows are our z, ASTRA angles are −θ); yields ``(astra, projector id,
+    projection geometry, volume geometry)`` and frees the projector afterwards."""
     import astra
 
-    n, ny, nu = images.shape
-    nx = nu
     volume_geometry = astra.create_vol_geom(nz, nx)
     projection_geometry = astra.create_proj_geom("parallel", 1.0, nu, np.deg2rad(-np.asarray(angles)))
     projector = astra.create_projector("strip", projection_geometry, volume_geometry)
-    out = np.empty((nz, ny, nx), dtype=np.float32)
     try:
+        yield astra, projector, projection_geometry, volume_geometry
+    finally:
+        astra.projector.delete(projector)
+
+
+def astra_sirt(images, angles, nz, iterations):
+    """ASTRA's 2-D CPU SIRT (strip projector, ``MinConstraint = 0``) slice by slice (one
+    row of the tilt series each). Returns the ``(nz, ny, nx)`` volume."""
+    n, ny, nx = images.shape
+    out = np.empty((nz, ny, nx), dtype=np.float32)
+    with astra_strip(nz, nx, nx, angles) as (astra, projector, projection_geometry, volume_geometry):
         for j in range(ny):
             sinogram = astra.data2d.create("-sino", projection_geometry, images[:, j, :])
             volume = astra.data2d.create("-vol", volume_geometry, 0.0)
@@ -48,25 +59,16 @@ def astra_sirt(images, angles, nz, iterations):
             out[:, j, :] = astra.data2d.get(volume)
             astra.algorithm.delete(algorithm)
             astra.data2d.delete([sinogram, volume])
-    finally:
-        astra.projector.delete(projector)
     return out
 
 
 def astra_forward(volume, angles, nu):
     """ASTRA's strip projection of a ``(nz, ny, nx)`` volume, slice by slice: ``(n, ny, nu)``."""
-    import astra
-
     nz, ny, nx = volume.shape
-    volume_geometry = astra.create_vol_geom(nz, nx)
-    projection_geometry = astra.create_proj_geom("parallel", 1.0, nu, np.deg2rad(-np.asarray(angles)))
-    projector = astra.create_projector("strip", projection_geometry, volume_geometry)
     out = np.empty((len(angles), ny, nu), dtype=np.float32)
-    try:
+    with astra_strip(nz, nx, nu, angles) as (astra, projector, _, _):
         for j in range(ny):
             sinogram_id, sinogram = astra.create_sino(np.ascontiguousarray(volume[:, j, :]), projector)
             out[:, j, :] = sinogram
             astra.data2d.delete(sinogram_id)
-    finally:
-        astra.projector.delete(projector)
     return out

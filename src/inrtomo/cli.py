@@ -18,10 +18,9 @@ from .device import select_device
 from .errors import InputError
 from .fields import FIELDS
 from .recon import WINDOWS
-from .recon.classical import reconstruct, reproject
+from .recon.classical import reconstruct, reproject, series_poses
 from .recon.inr import LOSSES, INRConfig, reconstruct_inr
 from .record import write_record
-from .geometry import Poses
 from .simulate import PHANTOMS, Acquisition, make_phantom, simulate
 from .simulate.acquire import SHIFT_MODELS
 
@@ -115,9 +114,7 @@ def _read_series_and_poses(tilts: Path, angles: Path | None, poses_file: Path | 
     if poses_file is not None and (angles is not None or tilt_axis_angle is not None):
         raise InputError("--poses already holds the angles and tilt-axis angles; drop --angles/--tilt-axis-angle")
     series = io.read_tilt_series(tilts, poses_file or angles, pixel_size=pixel_size, tilt_axis_angle=tilt_axis_angle)
-    if poses_file is None:
-        return series, Poses.nominal(series.angles, series.tilt_axis_angle)
-    return series, io.angles.read_poses(poses_file)
+    return series, series_poses(series, None if poses_file is None else io.angles.read_poses(poses_file))
 
 
 METHODS = ("sirt", "wbp", "inr")

@@ -12,44 +12,57 @@ from torch.nn import functional as F
 from .encodings import FourierFeatures, HashGrid, PositionalEncoding
 
 
-class Field(nn.Module):
-    """``encoding → MLP → density``.
+class _BoxField(nn.Module):
+    """What every field shares: voxel coordinates in, ``[−1, 1]³`` to the network, and
+    its raw output turned into density.
 
     Args:
-        encoding: a module from :mod:`.encodings` (with ``out_dim``).
         shape: the volume ``(nz, ny, nx)`` the field covers; points are scaled to ``[−1, 1]³``.
-        hidden, layers: width and number of hidden ReLU layers.
         positive: softplus output (density ≥ 0); otherwise linear.
-        scale: the density the raw output 1 stands for (set it from the data, see
-            :func:`density_scale`), so training starts at the right order of magnitude.
+        scale: the density the raw output 1 stands for (training sets it from the data),
+            so training starts at the right order of magnitude.
     """
+
+    def __init__(self, shape, positive: bool, scale: float):
+        super().__init__()
+        nz, ny, nx = shape
+        self.register_buffer("extent", torch.tensor([nx / 2, ny / 2, nz / 2]))
+        self.register_buffer("scale", torch.tensor(float(scale)))
+        self.positive = positive
+
+    def _unit(self, points: torch.Tensor) -> torch.Tensor:
+        return points / self.extent.to(points.dtype)
+
+    def _density(self, raw: torch.Tensor) -> torch.Tensor:
+        return self.scale * (F.softplus(raw) if self.positive else raw)
+
+
+class Field(_BoxField):
+    """``encoding → MLP → density``; ``encoding`` is a module from :mod:`.encodings` (with
+    ``out_dim``), ``hidden`` and ``layers`` the width and number of hidden ReLU layers;
+    ``shape``, ``positive``, ``scale`` as for every field (:class:`_BoxField`)."""
 
     def __init__(self, encoding: nn.Module, shape, hidden: int = 64, layers: int = 2, positive: bool = True,
                  scale: float = 1.0):
-        super().__init__()
+        super().__init__(shape, positive, scale)
         self.encoding = encoding
         sizes = [encoding.out_dim] + [hidden] * layers
         blocks = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             blocks += [nn.Linear(a, b), nn.ReLU()]
         self.mlp = nn.Sequential(*blocks, nn.Linear(sizes[-1], 1))
-        nz, ny, nx = shape
-        self.register_buffer("extent", torch.tensor([nx / 2, ny / 2, nz / 2]))
-        self.register_buffer("scale", torch.tensor(float(scale)))
-        self.positive = positive
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
-        raw = self.mlp(self.encoding(points / self.extent.to(points.dtype))).squeeze(-1)
-        return self.scale * (F.softplus(raw) if self.positive else raw)
+        return self._density(self.mlp(self.encoding(self._unit(points))).squeeze(-1))
 
 
-class Siren(nn.Module):
+class Siren(_BoxField):
     """SIREN (Sitzmann et al. 2020): sine layers ``sin(ω₀(Wx + b))`` with their
     initialisation, then a linear layer; same interface as :class:`Field`."""
 
     def __init__(self, shape, hidden: int = 128, layers: int = 3, omega: float = 30.0, positive: bool = True,
                  scale: float = 1.0):
-        super().__init__()
+        super().__init__(shape, positive, scale)
         self.omega = omega
         sizes = [3] + [hidden] * layers
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
@@ -58,17 +71,12 @@ class Siren(nn.Module):
                 bound = 1 / layer.in_features if i == 0 else math.sqrt(6 / layer.in_features) / omega
                 layer.weight.uniform_(-bound, bound)
         self.out = nn.Linear(hidden, 1)
-        nz, ny, nx = shape
-        self.register_buffer("extent", torch.tensor([nx / 2, ny / 2, nz / 2]))
-        self.register_buffer("scale", torch.tensor(float(scale)))
-        self.positive = positive
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
-        h = points / self.extent.to(points.dtype)
+        h = self._unit(points)
         for layer in self.layers:
             h = torch.sin(self.omega * layer(h))
-        raw = self.out(h).squeeze(-1)
-        return self.scale * (F.softplus(raw) if self.positive else raw)
+        return self._density(self.out(h).squeeze(-1))
 
 
 FIELDS = ("hashgrid", "fourier", "positional", "siren")

@@ -24,6 +24,15 @@ def volume_shape(series: TiltSeries, shape=None) -> tuple[int, int, int]:
     return shape
 
 
+def series_poses(series: TiltSeries, poses: Poses | None) -> Poses:
+    """``poses`` checked against ``series`` (one per view), or its nominal poses (its angles
+    and tilt-axis angle, no shifts)."""
+    poses = Poses.nominal(series.angles, series.tilt_axis_angle) if poses is None else poses
+    if len(poses) != series.n_views:
+        raise InputError(f"{len(poses)} poses for {series.n_views} images; give one pose per view")
+    return poses
+
+
 def reconstruct(series: TiltSeries, poses: Poses | None = None, *, method: str = "sirt", shape=None,
                 device="cpu", iterations: int = 100, tol: float = 1e-4, positivity: bool = True,
                 window: str = "ramp", quiet: bool = False) -> tuple[Volume, dict]:
@@ -32,9 +41,7 @@ def reconstruct(series: TiltSeries, poses: Poses | None = None, *, method: str =
     Returns the volume (voxel size = pixel size) and a summary for the run record."""
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    poses = Poses.nominal(series.angles, series.tilt_axis_angle) if poses is None else poses
-    if len(poses) != series.n_views:
-        raise InputError(f"{len(poses)} poses for {series.n_views} images; give one pose per view")
+    poses = series_poses(series, poses)
     shape = volume_shape(series, shape)
     projector = Projector(shape, poses, series.shape[1:], device=device)
     images = torch.from_numpy(series.images).to(projector.device)

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from ..errors import InputError
 from ..fields import FIELDS, make_field
-from ..geometry import PoseParameters, Poses, detector_coordinates
+from ..geometry import PoseParameters, Poses, detector_coordinates, voxel_centres
 from ..io.common import atomic_output
 from ..progress import progress
 from ..render import integrate
@@ -242,8 +242,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
 def sample_grid(net: torch.nn.Module, shape, *, upsample: int = 1, device="cpu", chunk: int = 2**18) -> np.ndarray:
     """The field at the voxel centres of ``shape`` refined ``upsample`` times per axis:
     a ``(nz·u, ny·u, nx·u)`` float32 volume, computed ``chunk`` points at a time."""
-    nz, ny, nx = (s * upsample for s in shape)
-    axes = [(torch.arange(m, dtype=torch.float32, device=device) - (m - 1) / 2) / upsample for m in (nz, ny, nx)]
+    nz, ny, nx = fine = tuple(s * upsample for s in shape)
+    axes = [torch.tensor(c / upsample, dtype=torch.float32, device=device) for c in voxel_centres(fine)]
     out = np.empty((nz, ny, nx), dtype=np.float32)
     plane = ny * nx
     slabs = max(1, chunk // plane)
@@ -263,11 +263,9 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     ``shape`` (default ``(nx, ny, nx)``) refined ``upsample`` times. Returns the
     :class:`~inrtomo.data.Volume` (voxel size = pixel size / upsample) and a summary."""
     from ..data import Volume
-    from .classical import volume_shape
+    from .classical import series_poses, volume_shape
 
-    poses = Poses.nominal(series.angles, series.tilt_axis_angle) if poses is None else poses
-    if len(poses) != series.n_views:
-        raise InputError(f"{len(poses)} poses for {series.n_views} images; give one pose per view")
+    poses = series_poses(series, poses)
     if upsample < 1:
         raise InputError("--upsample must be at least 1")
     shape = volume_shape(series, shape)
