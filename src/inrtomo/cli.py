@@ -19,7 +19,7 @@ from .errors import InputError
 from .fields import FIELDS
 from .recon import WINDOWS
 from .recon.classical import reconstruct, reproject, series_poses
-from .recon.inr import LOSSES, INRConfig, reconstruct_inr
+from .recon.inr import LOSSES, PRECISIONS, INRConfig, reconstruct_inr
 from .record import write_record
 from .simulate import PHANTOMS, Acquisition, make_phantom, simulate
 from .simulate.acquire import SHIFT_MODELS
@@ -135,6 +135,8 @@ def _reconstruction_options(command):
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss (poisson: for counting data)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default=INRConfig.precision, show_default=True, help="INR field arithmetic (bfloat16: mixed precision, for GPUs)."),
+        click.option("--compile", is_flag=True, help="INR: compile the field with torch.compile (pays off on GPUs)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seeds the INR (network, batches)."),
         click.option("--upsample", type=click.IntRange(1, 8), default=1, show_default=True, help="Sample the INR on a grid this many times finer."),
         click.option("--shape", nargs=3, type=click.IntRange(1), default=None, metavar="Z Y X", help="Volume size in voxels [default: NX NY NX of the stack]."),
@@ -185,16 +187,17 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
                f"{method}, {done}{wall:.1f} s on {summary['device']}) and {record_path}")
 
 
-INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed")  # command-line options that are INRConfig settings
+INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed", "precision", "compile")  # command-line options that are INRConfig settings
 
 
 def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, tv_weight, seed,
-                 upsample, shape, device, quiet, checkpoint=None, resume=False, config=None):
+                 precision, compile, upsample, shape, device, quiet, checkpoint=None, resume=False, config=None):
     """Run the chosen method with the command line's options (or a ready INR ``config``);
     ``(Volume, summary)``."""
     device = select_device(device)
     if method == "inr":
-        config = config or INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed)
+        config = config or INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed,
+                                     precision=precision, compile=compile)
         return reconstruct_inr(series, poses, shape=shape or None, config=config, upsample=upsample, device=device,
                                quiet=quiet, checkpoint_dir=checkpoint, resume=resume)
     return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,

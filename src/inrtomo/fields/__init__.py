@@ -1,5 +1,5 @@
 """Coordinate networks (fields) for INR reconstruction: encodings and networks."""
 from .encodings import FourierFeatures, HashGrid, PositionalEncoding
-from .field import FIELDS, Field, Siren, make_field
+from .field import FIELDS, LEARNING_RATES, Field, Siren, make_field
 
-__all__ = ["FIELDS", "Field", "Siren", "make_field", "FourierFeatures", "HashGrid", "PositionalEncoding"]
+__all__ = ["FIELDS", "LEARNING_RATES", "Field", "Siren", "make_field", "FourierFeatures", "HashGrid", "PositionalEncoding"]

@@ -12,7 +12,7 @@ class FourierFeatures(nn.Module):
     """Random Fourier features ``[sin 2πBp, cos 2πBp]`` with ``B ~ N(0, σ²)`` fixed at
     construction (seeded by ``generator``); σ in cycles per unit of the ``[−1, 1]`` box."""
 
-    def __init__(self, n_features: int = 128, sigma: float = 4.0, generator: torch.Generator | None = None):
+    def __init__(self, n_features: int = 128, sigma: float = 1.0, generator: torch.Generator | None = None):
         super().__init__()
         self.register_buffer("matrix", torch.randn(3, n_features, generator=generator) * sigma)
         self.out_dim = 2 * n_features

@@ -80,21 +80,26 @@ class Siren(_BoxField):
 
 
 FIELDS = ("hashgrid", "fourier", "positional", "siren")
+LEARNING_RATES = {"hashgrid": 3e-2, "fourier": 3e-3, "positional": 3e-2, "siren": 3e-4}
+"""Adam's learning rate that trains each field well: a hash grid's table entries each see
+few points and want a large rate, the MLP fields a small one (benchmarks/RESULTS.md)."""
 
 
-def make_field(name: str, shape, *, scale: float = 1.0, positive: bool = True, seed: int = 0) -> nn.Module:
-    """A field by name with the package's default sizes for a ``shape`` volume."""
+def make_field(name: str, shape, *, scale: float = 1.0, positive: bool = True, seed: int = 0,
+               sigma: float = 1.0) -> nn.Module:
+    """A field by name with the package's default sizes for a ``shape`` volume; ``sigma``
+    is the Fourier features' scale (``fourier`` only, :class:`.FourierFeatures`)."""
     with torch.random.fork_rng(devices=[]):  # seeds the layers' initial weights, leaves the global RNG alone
         torch.manual_seed(seed)
-        return _build(name, shape, scale, positive, torch.Generator().manual_seed(seed))
+        return _build(name, shape, scale, positive, sigma, torch.Generator().manual_seed(seed))
 
 
-def _build(name: str, shape, scale: float, positive: bool, generator: torch.Generator) -> nn.Module:
+def _build(name: str, shape, scale: float, positive: bool, sigma: float, generator: torch.Generator) -> nn.Module:
     if name == "hashgrid":
         encoding = HashGrid(finest_resolution=max(shape), base_resolution=max(4, max(shape) // 8), generator=generator)
         return Field(encoding, shape, hidden=32, layers=2, positive=positive, scale=scale)
     if name == "fourier":
-        return Field(FourierFeatures(128, 4.0, generator), shape, hidden=128, layers=3, positive=positive, scale=scale)
+        return Field(FourierFeatures(128, sigma, generator), shape, hidden=128, layers=3, positive=positive, scale=scale)
     if name == "positional":
         return Field(PositionalEncoding(6), shape, hidden=128, layers=3, positive=positive, scale=scale)
     if name == "siren":

@@ -20,13 +20,14 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..fields import FIELDS, make_field
+from ..fields import FIELDS, LEARNING_RATES, make_field
 from ..geometry import PoseParameters, Poses, detector_coordinates, voxel_centres
 from ..io.common import atomic_output
 from ..progress import progress
 from ..render import integrate
 
 LOSSES = ("smooth-l1", "mse", "poisson")
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass
@@ -42,9 +43,9 @@ class INRConfig:
     samples_per_ray: int = 0
     """Stratified samples along each ray's chord through the volume; 0: the volume's
     largest size in voxels (about one sample per voxel crossed)."""
-    learning_rate: float = 3e-2
-    """Adam's initial learning rate; cosine decay to 5 % of it over ``steps``. 3e-2 beat
-    1e-2 and 3e-3 on both 32³ phantoms of benchmarks/inr_vs_sirt.py (hash grid, 200 steps)."""
+    learning_rate: float = 0.0
+    """Adam's initial learning rate, with cosine decay to 5 % of it over ``steps``; 0: the
+    field's own rate (:data:`inrtomo.fields.LEARNING_RATES`, chosen by measurement)."""
     loss: str = "smooth-l1"
     """smooth-l1 (β = 0.1 in units of the data mean), mse, or poisson (negative
     log-likelihood of counts proportional to the pixels; needs non-negative data)."""
@@ -60,6 +61,19 @@ class INRConfig:
     """Held-out evaluations without improvement before stopping."""
     seed: int = 0
     """Seeds the network, the held-out pixels and the ray batches."""
+    fourier_sigma: float = 1.0
+    """Scale σ of the ``fourier`` field's random frequencies, in cycles per half-width of the
+    volume; 1 beat 2 and 4 on the 32³ phantoms of benchmarks/inr_vs_sirt.py."""
+    precision: str = "float32"
+    """The field's arithmetic: float32, or bfloat16 (mixed precision by autocast, meant for
+    GPUs; ray sums and the loss stay float32)."""
+    compile: bool = False
+    """Compile the field with ``torch.compile`` (tens of seconds up front; needs a C compiler
+    on the CPU, where it does not pay off: benchmarks/field_speed.py)."""
+
+    def __post_init__(self):
+        if not self.learning_rate and self.field in LEARNING_RATES:
+            self.learning_rate = LEARNING_RATES[self.field]
 
     @classmethod
     def from_toml(cls, path, **overrides) -> INRConfig:
@@ -96,6 +110,10 @@ class INRConfig:
             raise InputError(f"unknown field {self.field!r}; choose from {', '.join(FIELDS)}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
+        if not (self.learning_rate > 0 and self.fourier_sigma > 0):
+            raise InputError("the learning rate and the Fourier scale must be positive")
         if self.samples_per_ray < 0:
             raise InputError("samples per ray must be positive (or 0 for automatic)")
         for name in ("steps", "rays_per_step", "eval_every", "patience"):
@@ -157,7 +175,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     unit = float(measured.abs().mean()) or 1.0
     target = measured / unit
     density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
-    net = make_field(config.field, shape, scale=density, seed=config.seed).to(device)
+    net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma).to(device)
     pose = PoseParameters(poses).to(device).requires_grad_(False)
     uu, vv = (torch.tensor(c, dtype=torch.float32, device=device).reshape(-1) for c in detector_coordinates(ny, nx))
     samples = config.samples_per_ray or max(shape)
@@ -168,10 +186,16 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     n_held = int(config.holdout_fraction * measured.numel())
     held, train = order[:n_held], order[n_held:]
 
+    model = torch.compile(net) if config.compile else net
+
+    def field(points: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device.type, torch.bfloat16, enabled=config.precision == "bfloat16"):
+            return model(points).float()
+
     def predict(index: torch.Tensor, stratified: bool) -> torch.Tensor:
         view, pixel = index // (ny * nx), index % (ny * nx)
         origins, directions = pose.rays(view, uu[pixel], vv[pixel])
-        values = integrate(net, origins, directions, shape, samples, stratified=stratified, generator=jitter)
+        values = integrate(field, origins, directions, shape, samples, stratified=stratified, generator=jitter)
         return values / unit
 
     optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
@@ -210,7 +234,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         batch = train[torch.randint(train.numel(), (config.rays_per_step,), generator=generator).to(device)]
         loss = _loss(config.loss, predict(batch, True), target[batch])
         if config.tv_weight:
-            tv = _total_variation(net, shape, config.rays_per_step, generator, device) / density
+            tv = _total_variation(field, shape, config.rays_per_step, generator, device) / density
             loss = loss + config.tv_weight * tv
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
