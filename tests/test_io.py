@@ -82,6 +82,39 @@ def test_pose_table_round_trip(tmp_path):
     np.testing.assert_allclose(io.read_table(tmp_path / "p.csv").times, [0, 1, 0.5])
 
 
+def test_xf_round_trip_and_imod_meaning(tmp_path):
+    """``.xf`` holds the transform from recorded to aligned image: applied to where a point
+    of the ideal image was recorded (by our geometry), it gives the ideal point back."""
+    import torch
+
+    from inrtomo.geometry import ideal_to_recorded
+
+    poses = Poses([-30.0, 0.0, 30.0], [7.0, -3.0, 12.5], [1.5, -2.0, 0.0], [0.25, 3.0, -4.0])
+    path = tmp_path / "a.xf"
+    angle_files.write_xf(path, poses)
+    psi, dx, dy = angle_files.read_xf(path)
+    assert np.allclose(psi, poses.tilt_axis, atol=1e-4) and np.allclose([dx, dy], [poses.shift_x, poses.shift_y], atol=1e-3)
+
+    n = 48
+    u = np.arange(n) - (n - 1) / 2
+    q = np.array([6.0, -4.0])  # a bright spot of the ideal image at (u, v)
+    ideal = np.exp(-((u[None, :] - q[0]) ** 2 + (u[:, None] - q[1]) ** 2) / 4.0)
+    t = poses.tensors(torch.float64)
+    recorded = ideal_to_recorded(torch.from_numpy(np.repeat(ideal[None], 3, 0)), t[1], t[2], t[3], (n, n)).numpy()
+    for view, row in enumerate(np.loadtxt(path)):
+        image = recorded[view]
+        p = np.array([(image * u[None, :]).sum(), (image * u[:, None]).sum()]) / image.sum()
+        aligned = row[:4].reshape(2, 2) @ p + row[4:]
+        assert np.allclose(aligned, q, atol=0.05), view
+
+    path.write_text("1.1 0 0 1 0 0\n")
+    with pytest.raises(InputError, match="scales or skews"):
+        angle_files.read_xf(path)
+    path.write_text("1 0 0 1 0\n")
+    with pytest.raises(InputError, match="six numbers"):
+        angle_files.read_xf(path)
+
+
 def test_tiff_npy_npz_hdf5_series(tmp_path, series):
     tifffile.imwrite(tmp_path / "ts.tif", series.images)
     angle_files.write_angles(tmp_path / "ts.rawtlt", series.angles)

@@ -1,5 +1,6 @@
-"""Per-view tables: IMOD angle files (``.rawtlt``/``.tlt``, one angle per line) and CSV
-files with named columns, including the package's own pose table."""
+"""Per-view tables: IMOD angle files (``.rawtlt``/``.tlt``, one angle per line), IMOD
+transform files (``.xf``) and CSV files with named columns, including the package's own
+pose table."""
 from __future__ import annotations
 
 import csv
@@ -124,3 +125,44 @@ def read_poses(path) -> Poses:
     table = read_table(path)
     return Poses(*(0.0 if a is None else a for a in (
         table.angles, table.tilt_axis, table.shift_x, table.shift_y, table.out_of_plane)))
+
+
+def write_xf(path, poses: Poses) -> None:
+    """IMOD ``.xf``: per view the transform ``A11 A12 A21 A22 DX DY`` that takes a recorded
+    image to the aligned one (tilt axis along y, no shift), ``X' = A X + D`` about the image
+    centre, atomically. With our ``recorded(p) = ideal(R(−ψ)(p − d))`` that is
+    ``A = R(−ψ)`` and ``D = −R(−ψ) d``."""
+    psi = np.deg2rad(poses.tilt_axis)
+    c, s = np.cos(psi), np.sin(psi)
+    dx = -(c * poses.shift_x + s * poses.shift_y)
+    dy = -(-s * poses.shift_x + c * poses.shift_y)
+    rows = np.stack([c, s, -s, c, dx, dy], 1)
+    with atomic_output(path) as tmp:
+        tmp.write_text("".join("".join(f"{a:12.7f}" for a in row[:4]) + "".join(f"{a:12.3f}" for a in row[4:]) + "\n"
+                               for row in rows))
+
+
+def read_xf(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tilt-axis angles ψ (degrees) and shifts ``dx, dy`` (pixels) from an IMOD ``.xf``
+    (the inverse of :func:`write_xf`). Transforms must be rotations (a magnification or
+    skew of more than 2 % is refused: poses have none)."""
+    path = require_file(path)
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append([float(a) for a in line.split()])
+        except ValueError:
+            rows.append([])
+        if len(rows[-1]) != 6:
+            raise InputError(f"{path}, line {number}: expected six numbers A11 A12 A21 A22 DX DY")
+    if not rows:
+        raise InputError(f"{path} holds no transforms")
+    a11, a12, a21, a22, tx, ty = np.array(rows).T
+    if np.any(np.abs(a11 - a22) > 0.02) or np.any(np.abs(a12 + a21) > 0.02) or \
+            np.any(np.abs(a11 * a22 - a12 * a21 - 1) > 0.02):
+        raise InputError(f"{path}: a transform scales or skews the image; only rotations and shifts can be read")
+    psi = np.arctan2(a12 - a21, a11 + a22)  # the rotation closest to A
+    c, s = np.cos(psi), np.sin(psi)
+    return np.rad2deg(psi), -(c * tx - s * ty), -(s * tx + c * ty)
