@@ -91,6 +91,8 @@ def test_poses_stay_fixed_during_training():
     result = train_inr(torch.from_numpy(sim.series.images), poses, (16, 16, 16), INRConfig(steps=3, rays_per_step=64),
                        quiet=True)
     assert all(p.requires_grad for p in result.field.parameters())
+    for name in ("tilt", "tilt_axis", "shift_x", "shift_y", "out_of_plane"):
+        np.testing.assert_allclose(getattr(result.poses, name), getattr(poses, name), atol=1e-5)
 
 
 def test_checkpoint_kill_and_resume_reach_the_uninterrupted_state(tmp_path, monkeypatch):
@@ -98,8 +100,9 @@ def test_checkpoint_kill_and_resume_reach_the_uninterrupted_state(tmp_path, monk
 
     sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, supersample=1), seed=0)
     images = torch.from_numpy(sim.series.images)
-    config = INRConfig(steps=12, rays_per_step=128, eval_every=4)
+    config = INRConfig(steps=12, rays_per_step=128, eval_every=4, align="axis,shift,tilt", align_start=2, align_warmup=2)
     whole = train_inr(images, sim.poses, (16, 16, 16), config, quiet=True)
+    assert np.abs(whole.poses.shift_x).max() > 0  # the poses moved, so their state must survive the kill
 
     checkpoint = tmp_path / "inr-checkpoint.pt"
     calls = {"n": 0}
@@ -119,6 +122,8 @@ def test_checkpoint_kill_and_resume_reach_the_uninterrupted_state(tmp_path, monk
 
     resumed = train_inr(images, sim.poses, (16, 16, 16), config, quiet=True, checkpoint=checkpoint, resume=True)
     assert resumed.losses == whole.losses and resumed.heldout == whole.heldout
+    for name in ("tilt", "tilt_axis", "shift_x", "shift_y"):
+        np.testing.assert_array_equal(getattr(resumed.poses, name), getattr(whole.poses, name))
     for a, b in zip(resumed.field.state_dict().values(), whole.field.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     other = INRConfig(steps=12, rays_per_step=64, eval_every=4)

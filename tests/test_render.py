@@ -101,11 +101,34 @@ def test_pose_parameters_start_at_nominal_and_learn_offsets():
     views = torch.tensor([0, 2])
     o, d = model.rays(views, torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64))
     (o.sum() + d.sum()).backward()
-    assert model.tilt_axis_offset.grad is not None and model.offsets.grad[1].abs().sum() == 0
-    assert model.offsets.grad[[0, 2], :4].abs().sum() > 0
+    assert model.axis.grad is not None and model.out_of_plane.grad.abs().sum() > 0
+    for group in (model.rotation, model.tilt, model.shift, model.out_of_plane):  # view 1 was not drawn
+        assert group.grad[1].abs().sum() == 0 and group.grad[[0, 2]].abs().sum() > 0
     with torch.no_grad():
-        model.tilt_axis_offset += np.deg2rad(1.0)
+        model.axis += np.deg2rad(1.0)
     np.testing.assert_allclose(model.to_poses().tilt_axis, poses.tilt_axis + 1.0)
+
+
+def test_gauge_fixing_removes_only_what_a_moved_volume_explains():
+    """A shift of the volume by (tx, ty, tz) moves view θ by (tx cos θ + tz sin θ, ty), and a
+    common tilt or rotation offset turns it: fix_gauge removes exactly such offsets and
+    leaves offsets orthogonal to them alone."""
+    theta = np.linspace(-60, 60, 13)
+    model = PoseParameters(Poses(theta, 0.0, 0.0, 0.0), dtype=torch.float64)
+    t = np.deg2rad(theta)
+    wobble = np.sin(3 * t) - np.sin(3 * t).mean()  # orthogonal to 1 only, so part of it goes
+    with torch.no_grad():
+        model.shift[:, 0] = torch.from_numpy(2.0 * np.cos(t) + 1.5 * np.sin(t))
+        model.shift[:, 1] = 0.7
+        model.tilt[:] = torch.from_numpy(0.01 + 0.02 * wobble)
+        model.rotation[:] = 0.03
+    model.fix_gauge()
+    basis = np.stack([np.ones_like(t), np.sin(t)], 1)
+    explained = basis @ np.linalg.lstsq(basis, 2.0 * np.cos(t), rcond=None)[0]
+    np.testing.assert_allclose(model.shift[:, 0].detach().numpy(), 2.0 * np.cos(t) - explained, atol=1e-12)
+    np.testing.assert_allclose(model.shift[:, 1].detach().numpy(), 0.0, atol=1e-12)
+    np.testing.assert_allclose(model.tilt.detach().numpy(), 0.02 * wobble, atol=1e-12)
+    np.testing.assert_allclose(model.rotation.detach().numpy(), 0.0, atol=1e-12)
 
 
 def test_image_warps_follow_the_conventions_and_invert():

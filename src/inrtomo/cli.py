@@ -135,6 +135,7 @@ def _reconstruction_options(command):
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss (poisson: for counting data)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
+        click.option("--align", default="", metavar="GROUPS", help="INR: learn these pose groups with the volume, comma-separated from axis, rotation, tilt, shift, out_of_plane (e.g. axis,shift)."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=INRConfig.precision, show_default=True, help="INR field arithmetic (bfloat16: mixed precision, for GPUs)."),
         click.option("--compile", is_flag=True, help="INR: compile the field with torch.compile (pays off on GPUs)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seeds the INR (network, batches)."),
@@ -166,8 +167,8 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
     record_path = output.with_suffix(".json")
     if output.resolve() in (tilts.resolve(), record_path.resolve()):
         raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
-    if (checkpoint or resume or config_file) and options["method"] != "inr":
-        raise InputError("--checkpoint, --resume and --config apply to --method inr only")
+    if (checkpoint or resume or config_file or options["align"]) and options["method"] != "inr":
+        raise InputError("--checkpoint, --resume, --config and --align apply to --method inr only")
     if config_file is not None:
         given = click.get_current_context().get_parameter_source
         flags = {name: options[name] for name in INR_FLAGS if given(name) == click.core.ParameterSource.COMMANDLINE}
@@ -175,6 +176,7 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
     series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
     start = time.perf_counter()
     volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint, resume=resume, **options)
+    poses = summary.pop("poses", poses)  # refined by --align
     wall = time.perf_counter() - start
     io.write_volume(output, volume)
     write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary,
@@ -187,16 +189,16 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
                f"{method}, {done}{wall:.1f} s on {summary['device']}) and {record_path}")
 
 
-INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed", "precision", "compile")  # command-line options that are INRConfig settings
+INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed", "align", "precision", "compile")  # command-line options that are INRConfig settings
 
 
 def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, tv_weight, seed,
-                 precision, compile, upsample, shape, device, quiet, checkpoint=None, resume=False, config=None):
+                 align, precision, compile, upsample, shape, device, quiet, checkpoint=None, resume=False, config=None):
     """Run the chosen method with the command line's options (or a ready INR ``config``);
     ``(Volume, summary)``."""
     device = select_device(device)
     if method == "inr":
-        config = config or INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed,
+        config = config or INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed, align=align,
                                      precision=precision, compile=compile)
         return reconstruct_inr(series, poses, shape=shape or None, config=config, upsample=upsample, device=device,
                                quiet=quiet, checkpoint_dir=checkpoint, resume=resume)

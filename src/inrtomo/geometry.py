@@ -68,31 +68,64 @@ class Poses:
         return not np.any(self.out_of_plane)
 
 
-class PoseParameters(torch.nn.Module):
-    """Learnable poses: the nominal poses plus one global tilt-axis offset and per-view
-    offsets, all zero at the start.
+POSE_GROUPS = ("axis", "rotation", "tilt", "shift", "out_of_plane")
 
-    ``forward(views)`` returns ``(tilt, tilt_axis, shift_x, shift_y, out_of_plane)`` of those
-    views (radians, pixels), differentiable with respect to :attr:`tilt_axis_offset` (scalar,
-    radians) and :attr:`offsets` (``(n, 5)``: Δθ, Δψ, Δdx, Δdy, Δφ in radians and pixels).
+
+class PoseParameters(torch.nn.Module):
+    """Learnable poses: the nominal poses plus offsets, all zero at the start, in groups
+    that alignment switches on one by one (:data:`POSE_GROUPS`):
+
+    - ``axis``: one tilt-axis offset Δψ for all views (scalar, radians);
+    - ``rotation``: per-view in-plane rotation offsets Δψᵢ (``(n,)``, radians);
+    - ``tilt``: per-view tilt-angle offsets Δθᵢ (``(n,)``, radians);
+    - ``shift``: per-view shift offsets (Δdxᵢ, Δdyᵢ) (``(n, 2)``, pixels);
+    - ``out_of_plane``: per-view out-of-plane offsets Δφᵢ (``(n,)``, radians).
+
+    ``forward(views)`` returns ``(tilt, tilt_axis, shift_x, shift_y, out_of_plane)`` of
+    those views (radians, pixels), differentiable with respect to every group.
     """
 
     def __init__(self, poses: Poses, dtype=torch.float32):
         super().__init__()
+        n = len(poses)
         self.register_buffer("nominal", torch.stack(poses.tensors(dtype), dim=1))
-        self.tilt_axis_offset = torch.nn.Parameter(torch.zeros((), dtype=dtype))
-        self.offsets = torch.nn.Parameter(torch.zeros(len(poses), 5, dtype=dtype))
+        self.axis = torch.nn.Parameter(torch.zeros((), dtype=dtype))
+        self.rotation = torch.nn.Parameter(torch.zeros(n, dtype=dtype))
+        self.tilt = torch.nn.Parameter(torch.zeros(n, dtype=dtype))
+        self.shift = torch.nn.Parameter(torch.zeros(n, 2, dtype=dtype))
+        self.out_of_plane = torch.nn.Parameter(torch.zeros(n, dtype=dtype))
 
     def forward(self, views: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        pose = self.nominal + self.offsets
-        if views is not None:
-            pose = pose[views]
-        tilt, tilt_axis, shift_x, shift_y, out_of_plane = pose.unbind(-1)
-        return tilt, tilt_axis + self.tilt_axis_offset, shift_x, shift_y, out_of_plane
+        offsets = torch.stack([self.tilt, self.rotation + self.axis, self.shift[:, 0], self.shift[:, 1],
+                               self.out_of_plane], dim=1)
+        pose = self.nominal + offsets
+        if views is not None:  # index_select: its backward sums in a fixed order on the CPU
+            pose = pose.index_select(0, views.reshape(-1)).reshape(*views.shape, 5)
+        return tuple(pose.unbind(-1))
+
+    @torch.no_grad()
+    def fix_gauge(self) -> None:
+        """Remove the offsets that a moved or turned volume would explain equally well, so
+        that alignment cannot drift: zero mean of the per-view rotation, tilt and
+        out-of-plane offsets (the global axis holds the mean rotation; a common tilt or
+        out-of-plane offset turns the volume) and of Δdy (a shift of the volume along y);
+        Δdx is made orthogonal to 1 and sin θ (a shift of the volume in x and z)."""
+        for offsets in (self.rotation, self.tilt, self.out_of_plane):
+            offsets -= offsets.mean()
+        self.shift -= self.shift.mean(0)
+        sine = torch.sin(self.nominal[:, 0])
+        sine = sine - sine.mean()  # orthogonal to 1 (Gram–Schmidt)
+        if float(sine.norm()) > 1e-9:
+            dx = self.shift[:, 0]
+            dx -= sine * (sine @ dx) / (sine @ sine)
 
     def rays(self, views: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`rays` through detector points ``u, v`` (pixels) of ``views`` (same shape)."""
         return rays(*self(views), u, v)
+
+    def groups(self) -> dict[str, torch.nn.Parameter]:
+        """The offset parameters by group name (:data:`POSE_GROUPS`)."""
+        return {name: getattr(self, name) for name in POSE_GROUPS}
 
     def to_poses(self) -> Poses:
         """The current poses as plain :class:`Poses` (degrees, pixels)."""

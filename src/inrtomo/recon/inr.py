@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +22,17 @@ from torch.nn import functional as F
 
 from ..errors import InputError
 from ..fields import FIELDS, LEARNING_RATES, make_field
-from ..geometry import PoseParameters, Poses, detector_coordinates, voxel_centres
+from ..geometry import POSE_GROUPS, PoseParameters, Poses, detector_coordinates, voxel_centres
 from ..io.common import atomic_output
 from ..progress import progress
 from ..render import integrate
 
 LOSSES = ("smooth-l1", "mse", "poisson")
 PRECISIONS = ("float32", "bfloat16")
+POSE_RATES = {"axis": 0.2, "rotation": 0.02, "tilt": 0.02, "shift": 0.05, "out_of_plane": 0.02}
+"""Default Adam step of each pose group (:data:`inrtomo.geometry.POSE_GROUPS`), in degrees
+or pixels per step."""
+ALIGN_DEFAULT = "axis,shift"
 
 
 @dataclass
@@ -64,6 +69,19 @@ class INRConfig:
     fourier_sigma: float = 1.0
     """Scale σ of the ``fourier`` field's random frequencies, in cycles per half-width of the
     volume; 1 beat 2 and 4 on the 32³ phantoms of benchmarks/inr_vs_sirt.py."""
+    align: str = ""
+    """Pose groups learned with the volume, comma-separated from axis (one tilt-axis angle),
+    rotation (per-view in-plane rotation), tilt (per-view tilt angle), shift (per-view
+    shifts) and out_of_plane; "" keeps the poses fixed."""
+    align_start: int = 50
+    """Steps before the poses start to move: the volume forms first."""
+    align_warmup: int = 50
+    """Steps over which the pose learning rates ramp up from 0."""
+    pose_rates: dict = dataclasses.field(default_factory=lambda: dict(POSE_RATES))
+    """Adam's step for each pose group, degrees or pixels per step."""
+    pose_weight: float = 1e-4
+    """Weight of a light penalty on the per-view offsets (mean square, in degrees and
+    pixels), which keeps views the data say little about near their nominal pose."""
     precision: str = "float32"
     """The field's arithmetic: float32, or bfloat16 (mixed precision by autocast, meant for
     GPUs; ray sums and the loss stay float32)."""
@@ -105,11 +123,23 @@ class INRConfig:
             values[key] = value
         return cls(**values)
 
+    @property
+    def align_groups(self) -> list[str]:
+        """The pose groups to learn, from :attr:`align`."""
+        return [g.strip().replace("-", "_") for g in self.align.split(",") if g.strip()]
+
     def validate(self) -> None:
         if self.field not in FIELDS:
             raise InputError(f"unknown field {self.field!r}; choose from {', '.join(FIELDS)}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
+        unknown = sorted(set(self.align_groups) - set(POSE_GROUPS)) + sorted(set(self.pose_rates) - set(POSE_GROUPS))
+        if unknown:
+            raise InputError(f"unknown pose group(s) {', '.join(unknown)}; choose from {', '.join(POSE_GROUPS)}")
+        if not all(isinstance(r, (int, float)) and r > 0 for r in self.pose_rates.values()):
+            raise InputError("pose learning rates must be positive numbers")
+        if min(self.align_start, self.align_warmup) < 0 or self.pose_weight < 0:
+            raise InputError("align start, warm-up and pose weight must not be negative")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if not (self.learning_rate > 0 and self.fourier_sigma > 0):
@@ -127,10 +157,11 @@ class INRConfig:
 
 @dataclass
 class INRResult:
-    """The fitted ``field``, training ``losses`` per step and held-out losses as
-    ``(step, loss)`` pairs."""
+    """The fitted ``field``, the ``poses`` it was fitted at (refined with alignment),
+    training ``losses`` per step and held-out losses as ``(step, loss)`` pairs."""
 
     field: torch.nn.Module
+    poses: Poses
     losses: list[float] = field(default_factory=list)
     heldout: list[tuple[int, float]] = field(default_factory=list)
     stopped_early: bool = False
@@ -142,6 +173,13 @@ def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor) -> torch.T
     if name == "poisson":  # up to terms without the prediction; counts = k · pixels for any k > 0
         return (predicted - measured * torch.log(predicted.clamp(min=1e-6))).mean()
     return F.smooth_l1_loss(predicted, measured, beta=0.1)
+
+
+def _pose_penalty(pose: PoseParameters, groups: list[str]) -> torch.Tensor:
+    """Mean square of the learned per-view offsets, in degrees and pixels."""
+    terms = [(pose.groups()[g] * (1 if g == "shift" else 180 / math.pi)).square().mean()
+             for g in groups if g != "axis"]
+    return sum(terms, torch.zeros((), device=pose.nominal.device))
 
 
 def _total_variation(net, shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -177,6 +215,9 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
     net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma).to(device)
     pose = PoseParameters(poses).to(device).requires_grad_(False)
+    groups = config.align_groups
+    for name in groups:
+        pose.groups()[name].requires_grad_(True)
     uu, vv = (torch.tensor(c, dtype=torch.float32, device=device).reshape(-1) for c in detector_coordinates(ny, nx))
     samples = config.samples_per_ray or max(shape)
     # jitter along rays is drawn where the rays are: the CPU generator, or one on the GPU
@@ -198,10 +239,19 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         values = integrate(field, origins, directions, shape, samples, stratified=stratified, generator=jitter)
         return values / unit
 
+    def decay(s: int) -> float:  # cosine from 1 to 5 % over the step budget
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s / config.steps, 1.0)))
+
+    def pose_factor(s: int) -> float:  # 0 until align_start, a linear warm-up, then the field's decay
+        return min(max((s - config.align_start) / max(config.align_warmup, 1), 0.0), 1.0) * decay(s)
+
     optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s / config.steps, 1.0))))
-    result = INRResult(net)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, decay)
+    pose_optimiser = torch.optim.Adam(
+        [{"params": [pose.groups()[g]], "lr": 0.0,
+          "base": config.pose_rates.get(g, POSE_RATES[g]) * (1 if g == "shift" else math.pi / 180)} for g in groups]
+        or [{"params": [torch.zeros(0)]}])
+    result = INRResult(net, poses)
     best, stale, first = math.inf, 0, 0
     identity = {"config": vars(config), "shape": list(shape), "images": list(images.shape)}
     if resume:
@@ -213,6 +263,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         if state["identity"] != identity:
             raise InputError(f"{checkpoint} was made with other settings or data; rerun without --resume")
         net.load_state_dict(state["field"])
+        pose.load_state_dict(state["poses"])
+        pose_optimiser.load_state_dict(state["pose_optimiser"])
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
         generator.set_state(state["generator"])
@@ -222,6 +274,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
 
     def save() -> None:
         state = {"identity": identity, "field": net.state_dict(), "optimiser": optimiser.state_dict(),
+                 "poses": pose.state_dict(), "pose_optimiser": pose_optimiser.state_dict(),
                  "schedule": schedule.state_dict(), "generator": generator.get_state(),
                  "jitter": jitter.get_state(), "losses": result.losses,
                  "heldout": result.heldout, "best": best, "stale": stale}
@@ -236,10 +289,18 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         if config.tv_weight:
             tv = _total_variation(field, shape, config.rays_per_step, generator, device) / density
             loss = loss + config.tv_weight * tv
+        if groups and config.pose_weight:
+            loss = loss + config.pose_weight * _pose_penalty(pose, groups)
         optimiser.zero_grad(set_to_none=True)
+        pose_optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         schedule.step()
+        if groups and pose_factor(step) > 0:
+            for group in pose_optimiser.param_groups:
+                group["lr"] = group["base"] * pose_factor(step)
+            pose_optimiser.step()
+            pose.fix_gauge()
         result.losses.append(loss.item())
         if on_step is not None:
             on_step(step + 1, net)
@@ -259,6 +320,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     bar.close()
     if checkpoint is not None:
         save()
+    result.poses = pose.to_poses()
     return result
 
 
@@ -303,4 +365,6 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
                "config": vars(config), "upsample": upsample, "steps": len(result.losses),
                "stopped_early": result.stopped_early, "final_loss": result.losses[-1],
                "losses": result.losses, "heldout_losses": result.heldout}
+    if config.align_groups:
+        summary["poses"] = result.poses
     return Volume(data, series.pixel_size / upsample), summary
