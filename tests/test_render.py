@@ -110,25 +110,31 @@ def test_pose_parameters_start_at_nominal_and_learn_offsets():
 
 
 def test_gauge_fixing_removes_only_what_a_moved_volume_explains():
-    """A shift of the volume by (tx, ty, tz) moves view θ by (tx cos θ + tz sin θ, ty), and a
-    common tilt or rotation offset turns it: fix_gauge removes exactly such offsets and
-    leaves offsets orthogonal to them alone."""
+    """A volume moved by (tx, ty, tz) moves view θ's ideal image by (tx cos θ + tz sin θ, ty),
+    recorded at R(ψ) of that; a common tilt or rotation offset turns it. fix_gauge removes
+    exactly such offsets and keeps what is orthogonal to them."""
     theta = np.linspace(-60, 60, 13)
-    model = PoseParameters(Poses(theta, 0.0, 0.0, 0.0), dtype=torch.float64)
+    psi = np.deg2rad(5.0)
+    model = PoseParameters(Poses(theta, 5.0, 0.0, 0.0), dtype=torch.float64)
     t = np.deg2rad(theta)
-    wobble = np.sin(3 * t) - np.sin(3 * t).mean()  # orthogonal to 1 only, so part of it goes
+    wobble = np.sin(3 * t) - np.sin(3 * t).mean()
+    kept = wobble - np.cos(t) * (np.cos(t) @ wobble) / (np.cos(t) @ np.cos(t))  # made ⟂ cos θ, then ⟂ sin θ
+    kept -= np.sin(t) * (np.sin(t) @ kept) / (np.sin(t) @ np.sin(t))  # (sin θ ⟂ cos θ on symmetric angles)
+    eu = 2.0 * np.cos(t) + 1.5 * np.sin(t) + 0.3 * kept  # a moved volume plus a true shift pattern
+    ev = np.full_like(t, 0.7)
     with torch.no_grad():
-        model.shift[:, 0] = torch.from_numpy(2.0 * np.cos(t) + 1.5 * np.sin(t))
-        model.shift[:, 1] = 0.7
-        model.tilt[:] = torch.from_numpy(0.01 + 0.02 * wobble)
+        model.shift[:, 0] = torch.from_numpy(np.cos(psi) * eu - np.sin(psi) * ev)
+        model.shift[:, 1] = torch.from_numpy(np.sin(psi) * eu + np.cos(psi) * ev)
         model.rotation[:] = 0.03
     model.fix_gauge()
-    basis = np.stack([np.ones_like(t), np.sin(t)], 1)
-    explained = basis @ np.linalg.lstsq(basis, 2.0 * np.cos(t), rcond=None)[0]
-    np.testing.assert_allclose(model.shift[:, 0].detach().numpy(), 2.0 * np.cos(t) - explained, atol=1e-12)
-    np.testing.assert_allclose(model.shift[:, 1].detach().numpy(), 0.0, atol=1e-12)
-    np.testing.assert_allclose(model.tilt.detach().numpy(), 0.02 * wobble, atol=1e-12)
+    shift = model.shift.detach().numpy()
+    np.testing.assert_allclose(shift[:, 0], np.cos(psi) * 0.3 * kept, atol=1e-9)  # R(ψ) (0.3 kept, 0); the common
+    np.testing.assert_allclose(shift[:, 1], np.sin(psi) * 0.3 * kept, atol=1e-9)  # rotation offset is gone first
     np.testing.assert_allclose(model.rotation.detach().numpy(), 0.0, atol=1e-12)
+    with torch.no_grad():
+        model.tilt[:] = torch.from_numpy(0.01 + 0.02 * wobble)
+    model.fix_gauge()
+    np.testing.assert_allclose(model.tilt.detach().numpy(), 0.02 * wobble, atol=1e-12)
 
 
 def test_image_warps_follow_the_conventions_and_invert():

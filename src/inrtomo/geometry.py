@@ -108,16 +108,12 @@ class PoseParameters(torch.nn.Module):
         """Remove the offsets that a moved or turned volume would explain equally well, so
         that alignment cannot drift: zero mean of the per-view rotation, tilt and
         out-of-plane offsets (the global axis holds the mean rotation; a common tilt or
-        out-of-plane offset turns the volume) and of Δdy (a shift of the volume along y);
-        Δdx is made orthogonal to 1 and sin θ (a shift of the volume in x and z)."""
+        out-of-plane offset turns the volume) and the shift offsets' part that a shifted
+        volume explains (:func:`shift_gauge`)."""
         for offsets in (self.rotation, self.tilt, self.out_of_plane):
             offsets -= offsets.mean()
-        self.shift -= self.shift.mean(0)
-        sine = torch.sin(self.nominal[:, 0])
-        sine = sine - sine.mean()  # orthogonal to 1 (Gram–Schmidt)
-        if float(sine.norm()) > 1e-9:
-            dx = self.shift[:, 0]
-            dx -= sine * (sine @ dx) / (sine @ sine)
+        tilt, tilt_axis = self()[:2]
+        self.shift.copy_(torch.stack(shift_gauge(self.shift[:, 0], self.shift[:, 1], tilt, tilt_axis), 1))
 
     def rays(self, views: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`rays` through detector points ``u, v`` (pixels) of ``views`` (same shape)."""
@@ -131,6 +127,34 @@ class PoseParameters(torch.nn.Module):
         """The current poses as plain :class:`Poses` (degrees, pixels)."""
         tilt, tilt_axis, sx, sy, phi = (t.detach().cpu().double().numpy() for t in self())
         return Poses(np.rad2deg(tilt), np.rad2deg(tilt_axis), sx, sy, np.rad2deg(phi))
+
+
+def shift_gauge(shift_x: torch.Tensor, shift_y: torch.Tensor, tilt: torch.Tensor, tilt_axis: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-view shifts ``(n,)`` (pixels) less the part a shifted volume explains.
+
+    A volume moved by ``(tx, ty, tz)`` moves the ideal image of view θ by
+    ``e = (tx cos θ + tz sin θ, ty)``, i.e. the recorded one by ``R(ψ) e``. The shifts are
+    turned into the ideal frame, ``e = R(−ψ) d``, where ``e_v`` loses its mean and ``e_u``
+    its least-squares fit by ``cos θ`` and ``sin θ``, and turned back. θ, ψ in radians."""
+    c, s = torch.cos(tilt_axis), torch.sin(tilt_axis)
+    eu, ev = c * shift_x + s * shift_y, -s * shift_x + c * shift_y
+    ev = ev - ev.mean()
+    for basis in _orthonormal([torch.cos(tilt), torch.sin(tilt)]):
+        eu = eu - basis * (basis @ eu)
+    return c * eu - s * ev, s * eu + c * ev
+
+
+def _orthonormal(vectors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Gram–Schmidt, dropping vectors that depend on the earlier ones."""
+    out = []
+    for v in vectors:
+        for b in out:
+            v = v - b * (b @ v)
+        norm = v.norm()
+        if float(norm) > 1e-6 * len(v) ** 0.5:
+            out.append(v / norm)
+    return out
 
 
 def detector_coordinates(ny: int, nx: int, supersample: int = 1) -> tuple[np.ndarray, np.ndarray]:
