@@ -107,6 +107,8 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--config", "{tmp}/a.tlt"], ["not valid TOML"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--resume"], ["--checkpoint DIR"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--field", "nerf"], ["nerf"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--align", "shift"], ["--method inr only"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--align", "shift,zoom"], ["unknown pose group", "zoom"]),
         (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),
         (["info", "{tmp}/small.mrc", "--angles", "{tmp}/a.tlt"], ["tilt angles for"]),
         (["frobnicate"], ["frobnicate"]),
@@ -223,3 +225,16 @@ def test_reconstruct_inr_config_file_with_flag_override(simdir, tmp_path, capsys
     config = json.loads((tmp_path / "r.json").read_text())["parameters"]["config"]
     assert config["field"] == "fourier" and config["rays_per_step"] == 64 and config["learning_rate"] == 0.005
     assert config["steps"] == 3
+
+
+def test_reconstruct_inr_with_alignment_records_the_refined_poses(simdir, tmp_path, capsys):
+    config = tmp_path / "align.toml"
+    config.write_text('[inr]\nalign = "axis,shift"\nalign_start = 2\nalign_warmup = 2\nrays_per_step = 256\n')
+    out = tmp_path / "aligned.mrc"
+    code, _, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", out, "--method", "inr", "--steps", "10",
+                     "--config", config, "--quiet")
+    assert code == 0
+    record = json.loads((tmp_path / "aligned.json").read_text())
+    assert record["parameters"]["config"]["align"] == "axis,shift"
+    shifts = np.array(record["poses"]["shift_x_px"] + record["poses"]["shift_y_px"])
+    assert np.abs(shifts).max() > 0 and abs(np.mean(record["poses"]["shift_y_px"])) < 1e-3  # moved, gauge-fixed
