@@ -9,10 +9,10 @@ budget or when their loss has not improved for ``patience`` evaluations.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,6 @@ PRECISIONS = ("float32", "bfloat16")
 POSE_RATES = {"axis": 0.2, "rotation": 0.02, "tilt": 0.02, "shift": 0.05, "out_of_plane": 0.02}
 """Default Adam step of each pose group (:data:`inrtomo.geometry.POSE_GROUPS`), in degrees
 or pixels per step."""
-ALIGN_DEFAULT = "axis,shift"
 
 
 @dataclass
