@@ -215,8 +215,6 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma).to(device)
     pose = PoseParameters(poses).to(device).requires_grad_(False)
     groups = config.align_groups
-    for name in groups:
-        pose.groups()[name].requires_grad_(True)
     uu, vv = (torch.tensor(c, dtype=torch.float32, device=device).reshape(-1) for c in detector_coordinates(ny, nx))
     samples = config.samples_per_ray or max(shape)
     # jitter along rays is drawn where the rays are: the CPU generator, or one on the GPU
@@ -283,6 +281,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     saved_at = time.monotonic()
     bar = progress(range(first, config.steps), desc=f"INR ({config.field})", unit="step", quiet=quiet)
     for step in bar:
+        for name in groups:  # pose gradients only once the poses move
+            pose.groups()[name].requires_grad_(step >= config.align_start)
         batch = train[torch.randint(train.numel(), (config.rays_per_step,), generator=generator).to(device)]
         loss = _loss(config.loss, predict(batch, True), target[batch])
         if config.tv_weight:
