@@ -18,20 +18,25 @@ from .errors import InputError
 from .geometry import Poses, detector_coordinates, recorded_to_ideal, shift_gauge
 
 
-def _axis_profiles(images: torch.Tensor, tilt_axis: float, shifts: torch.Tensor | None = None) -> torch.Tensor:
-    """Profile derivatives ``(n, ny − 1)`` along a tilt axis at ``tilt_axis`` degrees: each view turned
-    into the ideal frame and summed across the axis inside a soft-edged disc that every
-    turn keeps in view (so that no angle is favoured by the corners it loses), less its mean, unit
-    norm. ``shifts`` ``(n, 2)``: the views' known shifts (pixels), undone first."""
+def _ideal(images: torch.Tensor, tilt_axis: float, shifts: torch.Tensor | None = None) -> torch.Tensor:
+    """The views turned into the ideal frame of a tilt axis at ``tilt_axis`` degrees, with
+    known ``shifts`` ``(n, 2)`` (pixels) undone if given."""
     psi = torch.full((len(images),), np.deg2rad(tilt_axis), dtype=images.dtype)
     zero = torch.zeros_like(psi)
     dx, dy = (zero, zero) if shifts is None else shifts.unbind(1)
-    ny, nx = images.shape[1:]
-    uu, vv = (torch.from_numpy(c).to(images.dtype) for c in detector_coordinates(ny, nx))
+    return recorded_to_ideal(images, psi, dx, dy, images.shape[1:])
+
+
+def _axis_profiles(ideal: torch.Tensor) -> torch.Tensor:
+    """Profile derivatives ``(n, ny − 1)`` along the tilt axis of ideal-frame views
+    ``(n, ny, nx)``: each summed across the axis inside a soft-edged disc that every turn
+    keeps in view (so that no angle is favoured by the corners it loses), differentiated
+    (edges agree more sharply, offsets drop out) and scaled to unit norm."""
+    ny, nx = ideal.shape[1:]
+    uu, vv = (torch.from_numpy(c).to(ideal.dtype) for c in detector_coordinates(ny, nx))
     radius = torch.sqrt(uu**2 + vv**2) / (min(ny, nx) / 2 - 1)
     disc = torch.cos(0.5 * torch.pi * ((radius - 0.5) / 0.5).clamp(0, 1)) ** 2  # 1 inside r/2, tapered to 0 at r
-    profiles = (recorded_to_ideal(images, psi, dx, dy, (ny, nx)) * disc).sum(-1)
-    profiles = torch.diff(profiles, dim=-1)  # edges: sharper agreement, no offset
+    profiles = torch.diff((ideal * disc).sum(-1), dim=-1)
     return profiles / profiles.norm(dim=-1, keepdim=True).clamp(min=1e-12)
 
 
@@ -62,7 +67,7 @@ def tilt_axis_angle(images, angles, search: float = 10.0, step: float = 0.25, sh
     shifts = None if shifts is None else torch.as_tensor(np.asarray(shifts), dtype=torch.float64)
 
     def score(psi: float) -> float:
-        profiles = _axis_profiles(images, psi, shifts)
+        profiles = _axis_profiles(_ideal(images, psi, shifts))
         return float(_correlate(profiles, profiles[reference])[1].mean())
 
     grid = np.arange(-search, search + step / 2, step)
@@ -94,14 +99,14 @@ def coarse_align(images, angles, tilt_axis: float | None = None, search: float =
 def _shifts(stack: torch.Tensor, angles: np.ndarray, psi: float) -> torch.Tensor:
     """Per-view shifts ``(n, 2)`` (pixels) at tilt-axis angle ``psi`` (degrees): along the
     axis from the common line, across it from the centre of mass; gauge-fixed."""
-    profiles = _axis_profiles(stack, psi)
+    ideal = _ideal(stack, psi)
+    profiles = _axis_profiles(ideal)
     along, _ = _correlate(profiles, profiles[int(np.argmin(np.abs(angles)))])  # e_v
-    n, ny, nx = stack.shape
-    psi_t = torch.full((n,), np.deg2rad(psi), dtype=torch.float64)
-    zero = torch.zeros(n, dtype=torch.float64)
-    across = recorded_to_ideal(stack, psi_t, zero, zero, (ny, nx)).clamp(min=0).sum(1)  # (n, nx)
-    u = torch.arange(nx, dtype=torch.float64) - (nx - 1) / 2
+    across = ideal.clamp(min=0).sum(1)  # (n, nx)
+    nx = stack.shape[2]
+    u = torch.arange(nx, dtype=torch.float64) - (nx - 1) / 2  # detector u of each column
     centre = (across * u).sum(-1) / across.sum(-1).clamp(min=1e-12)  # e_u up to x_c cos θ + z_c sin θ
     c, s = np.cos(np.deg2rad(psi)), np.sin(np.deg2rad(psi))
     dx, dy = c * centre - s * along, s * centre + c * along  # d = R(ψ) e
+    psi_t = torch.full((len(stack),), np.deg2rad(psi), dtype=torch.float64)
     return torch.stack(shift_gauge(dx, dy, torch.from_numpy(np.deg2rad(angles)), psi_t), 1)
