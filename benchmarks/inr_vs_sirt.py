@@ -40,6 +40,7 @@ from inrtomo.simulate import Acquisition, make_phantom, simulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import astra_sirt  # noqa: E402
+from tracking import SsimTracker  # noqa: E402
 
 SIRT_ITERATIONS = (10, 20, 40, 80, 160, 320, 640)
 SWEEPS = {  # name → the varied setting's label and cases (tilt range ±°, tilt step °, fluence e/Å²)
@@ -70,22 +71,13 @@ def run_case(args, sweep, phantom, tilt, step, fluence, seed, astra_cache) -> di
     sim = simulate(make_phantom(phantom, args.size, seed=seed), args.size, acq, seed=seed)
     truth = sim.truth.data
     sirt_ssim, sirt_psnr, sirt_its = best_sirt(sim.series, truth)
-    clock = {"start": time.perf_counter(), "paused": 0.0, "reached": math.nan}
-
-    def track(k, net):
-        if not args.track or k % args.track or not math.isnan(clock["reached"]):
-            return
-        pause = time.perf_counter()
-        if metrics.ssim(sample_grid(net, truth.shape), truth) >= sirt_ssim:
-            clock["reached"] = pause - clock["start"] - clock["paused"]
-        clock["paused"] += time.perf_counter() - pause
-
     config = INRConfig(rays_per_step=args.rays, steps=args.steps, learning_rate=args.lr, loss=args.loss,
                        field=args.field, fourier_sigma=args.fourier_sigma, tv_weight=args.tv, seed=seed)
+    tracker = SsimTracker(truth, args.track, until=sirt_ssim)
     result = train_inr(torch.from_numpy(sim.series.images), sim.poses, truth.shape, config, quiet=True,
-                       on_step=track)
+                       on_step=tracker)
     inr = sample_grid(result.field, truth.shape)
-    seconds = time.perf_counter() - clock["start"] - clock["paused"]
+    seconds = tracker.elapsed()
     inr_ssim = metrics.ssim(inr, truth)
     views = sim.series.n_views
     if args.astra and views not in astra_cache:
@@ -95,7 +87,7 @@ def run_case(args, sweep, phantom, tilt, step, fluence, seed, astra_cache) -> di
     return dict(sweep=sweep, phantom=phantom, range=tilt, step=step, fluence=fluence, seed=seed, views=views,
                 sirt_iterations=sirt_its, sirt_ssim=sirt_ssim, sirt_psnr=sirt_psnr, inr_ssim=inr_ssim,
                 inr_psnr=metrics.psnr(inr, truth), inr_seconds=seconds,
-                dissimilarity_ratio=(1 - inr_ssim) / (1 - sirt_ssim), seconds_to_sirt=clock["reached"],
+                dissimilarity_ratio=(1 - inr_ssim) / (1 - sirt_ssim), seconds_to_sirt=tracker.seconds_to(sirt_ssim),
                 astra_seconds=astra_cache.get(views, math.nan))
 
 

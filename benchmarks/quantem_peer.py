@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,8 @@ import torch
 from inrtomo import metrics
 from inrtomo.recon.inr import INRConfig, sample_grid, train_inr
 from inrtomo.simulate import Acquisition, make_phantom, simulate
+
+from tracking import SsimTracker
 
 
 def calibrate(volume: np.ndarray, truth: np.ndarray):
@@ -76,26 +76,17 @@ def main() -> None:
     fit = calibrate(volumes[-1], truth)
     peer_ssim = [metrics.ssim(fit(v), truth) for v in volumes]
 
-    curve = []
-    clock = {"start": time.perf_counter(), "paused": 0.0}
-
-    def track(step, net):
-        if step % 10:
-            return
-        pause = time.perf_counter()
-        curve.append((pause - clock["start"] - clock["paused"], metrics.ssim(sample_grid(net, truth.shape), truth)))
-        clock["paused"] += time.perf_counter() - pause
-
+    tracker = SsimTracker(truth, every=10)
     result = train_inr(torch.from_numpy(sim.series.images), sim.poses, truth.shape, INRConfig(seed=args.seed),
-                       quiet=True, on_step=track)
+                       quiet=True, on_step=tracker)
     ours = metrics.ssim(sample_grid(result.field, truth.shape), truth)
-    ours_seconds = time.perf_counter() - clock["start"] - clock["paused"]
+    ours_seconds = tracker.elapsed()
 
     print(f"{args.phantom} {args.size}³, ±{args.tilt_range:g}° at {args.tilt_step:g}°, {args.fluence:g} e/Å², "
           f"CPU, torch threads {torch.get_num_threads()}")
     print(f"{'run':<28}{'seconds':>9}{'ssim':>7}{'ours: s to this ssim':>22}{'time ratio (ours/peer)':>24}")
     for epoch, (seconds, s) in enumerate(zip(peer_seconds, peer_ssim), 1):
-        reached = next((t for t, q in curve if q >= s), math.nan)
+        reached = tracker.seconds_to(s)
         print(f"{f'quantem, epoch {epoch}':<28}{seconds:>9.1f}{s:>7.3f}{reached:>22.1f}{reached / seconds:>24.3f}")
     print(f"{'inrtomo, default':<28}{ours_seconds:>9.1f}{ours:>7.3f}")
 
