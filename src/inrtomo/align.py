@@ -11,11 +11,16 @@ volume explains (:func:`inrtomo.geometry.shift_gauge`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+
 import numpy as np
 import torch
 
+from .data import TiltSeries
 from .errors import InputError
 from .geometry import Poses, detector_coordinates, recorded_to_ideal, shift_gauge
+from .recon.classical import volume_shape
+from .recon.inr import INRConfig, train_inr
 
 
 def _ideal(images: torch.Tensor, tilt_axis: float, shifts: torch.Tensor | None = None) -> torch.Tensor:
@@ -58,10 +63,11 @@ def _correlate(profiles: torch.Tensor, reference: torch.Tensor) -> tuple[torch.T
     return torch.where(shift > n, shift - size, shift), height
 
 
-def tilt_axis_angle(images, angles, search: float = 10.0, step: float = 0.25, shifts=None) -> float:
-    """The tilt-axis angle ψ (degrees, conventions' sign) within ``±search`` of 0 whose
-    profiles along the axis agree best (mean peak correlation with the view nearest 0°);
-    ``shifts`` ``(n, 2)``, if known, are undone first."""
+def tilt_axis_angle(images, angles, search: float = 10.0, step: float = 0.25, shifts=None, around: float = 0.0
+                    ) -> float:
+    """The tilt-axis angle ψ (degrees, conventions' sign) within ``±search`` of ``around``
+    whose profiles along the axis agree best (mean peak correlation with the view nearest
+    0°); ``shifts`` ``(n, 2)``, if known, are undone first."""
     images = torch.as_tensor(np.asarray(images), dtype=torch.float64)
     reference = int(np.argmin(np.abs(np.asarray(angles))))
     shifts = None if shifts is None else torch.as_tensor(np.asarray(shifts), dtype=torch.float64)
@@ -70,7 +76,7 @@ def tilt_axis_angle(images, angles, search: float = 10.0, step: float = 0.25, sh
         profiles = _axis_profiles(_ideal(images, psi, shifts))
         return float(_correlate(profiles, profiles[reference])[1].mean())
 
-    grid = np.arange(-search, search + step / 2, step)
+    grid = around + np.arange(-search, search + step / 2, step)
     scores = np.array([score(psi) for psi in grid])
     best = int(np.argmax(scores))
     if 0 < best < len(grid) - 1:  # parabola through the best grid point and its neighbours
@@ -80,18 +86,21 @@ def tilt_axis_angle(images, angles, search: float = 10.0, step: float = 0.25, sh
     return float(grid[best])
 
 
-def coarse_align(images, angles, tilt_axis: float | None = None, search: float = 10.0, rounds: int = 2) -> Poses:
+def coarse_align(images, angles, tilt_axis: float | None = None, search: float = 10.0, rounds: int = 2,
+                 around: float = 0.0) -> Poses:
     """Poses of a tilt series ``(n, ny, nx)`` recorded at tilt ``angles`` (degrees): the
-    tilt-axis angle (estimated within ``±search`` degrees unless given) and per-view
-    shifts, in the gauge of :func:`inrtomo.geometry.shift_gauge`. The angle and the
-    shifts are estimated in turn, ``rounds`` times, each with the other's last estimate."""
+    tilt-axis angle (estimated within ``±search`` degrees of ``around`` unless given) and
+    per-view shifts, in the gauge of :func:`inrtomo.geometry.shift_gauge`. The angle and
+    the shifts are estimated in turn, ``rounds`` times, each with the other's last
+    estimate."""
     images = np.asarray(images, dtype=np.float64)
     angles = np.asarray(angles, dtype=np.float64)
     if images.ndim != 3 or len(images) != len(angles) or len(angles) < 3:
         raise InputError("coarse alignment needs a stack of at least three views with one angle each")
     shifts = None
     for _ in range(rounds if tilt_axis is None else 1):
-        psi = tilt_axis_angle(images, angles, search, shifts=shifts) if tilt_axis is None else float(tilt_axis)
+        psi = tilt_axis_angle(images, angles, search, shifts=shifts, around=around) if tilt_axis is None \
+            else float(tilt_axis)
         shifts = _shifts(torch.from_numpy(images), angles, psi)
     return Poses(angles, psi, shifts[:, 0].numpy(), shifts[:, 1].numpy())
 
@@ -110,3 +119,39 @@ def _shifts(stack: torch.Tensor, angles: np.ndarray, psi: float) -> torch.Tensor
     dx, dy = c * centre - s * along, s * centre + c * along  # d = R(ψ) e
     psi_t = torch.full((len(stack),), np.deg2rad(psi), dtype=torch.float64)
     return torch.stack(shift_gauge(dx, dy, torch.from_numpy(np.deg2rad(angles)), psi_t), 1)
+
+
+@dataclass
+class Alignment:
+    """Poses found by :func:`align_series`: ``coarse`` (:func:`coarse_align`), ``poses``
+    (refined by the INR; the coarse ones when not refined) and the INR's training
+    ``losses`` per step."""
+
+    coarse: Poses
+    poses: Poses
+    losses: list[float] = field(default_factory=list)
+
+
+def align_series(series: TiltSeries, *, tilt_axis: float | None = None, search: float = 10.0,
+                 config: INRConfig | None = None, device="cpu", quiet: bool = False) -> Alignment:
+    """Coarse alignment of ``series`` (tilt axis searched within ``±search`` degrees of the
+    series' own, unless ``tilt_axis`` is given), then an INR fitted from the coarse poses
+    that learns the pose groups of ``config.align`` with the volume (skipped when ``config``
+    is ``None`` or learns none)."""
+    coarse = coarse_align(series.images, series.angles, tilt_axis, search, around=series.tilt_axis_angle)
+    if config is None or not config.align_groups:
+        return Alignment(coarse, coarse)
+    result = train_inr(torch.from_numpy(series.images), coarse, volume_shape(series), config, device=device,
+                       quiet=quiet)
+    return Alignment(coarse, result.poses, result.losses)
+
+
+def aligned_stack(series: TiltSeries, poses: Poses) -> TiltSeries:
+    """``series`` resampled into the ideal frame of ``poses`` (tilt axis along y, shifts
+    undone; bilinear, zero outside the recorded image) at their tilt angles: the stack
+    that IMOD's ``newstack -xform`` makes with the ``.xf`` of :func:`inrtomo.io.angles.write_xf`."""
+    images = torch.from_numpy(series.images).double()
+    psi, dx, dy = (torch.from_numpy(a) for a in (np.deg2rad(poses.tilt_axis), poses.shift_x, poses.shift_y))
+    ideal = recorded_to_ideal(images, psi, dx, dy, series.shape[1:])
+    return replace(series, images=ideal.float().numpy(), angles=poses.tilt.copy(), tilt_axis_angle=0.0,
+                   metadata={**series.metadata, "aligned": True})

@@ -12,11 +12,13 @@ from pathlib import Path
 import click
 import numpy as np
 
-from . import io, metrics
+from . import figures, io, metrics
 from .acquisition import SCHEMES, describe_scheme
+from .align import align_series, aligned_stack
 from .device import select_device
 from .errors import InputError
 from .fields import FIELDS
+from .geometry import Poses
 from .recon import WINDOWS
 from .recon.classical import reconstruct, reproject, series_poses
 from .recon.inr import LOSSES, PRECISIONS, INRConfig, reconstruct_inr
@@ -206,6 +208,55 @@ def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, windo
                        tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
 
 
+@cli.command(name="align")
+@click.argument("tilts", type=file_arg)
+@click.option("-o", "--output", "prefix", type=click.Path(dir_okay=False, path_type=Path), required=True, metavar="PREFIX",
+              help="Writes PREFIX.csv (poses), PREFIX.tlt, PREFIX.xf, PREFIX_ali.mrc (aligned stack), PREFIX.png and PREFIX.json.")
+@click.option("--angles", type=file_arg, help="Tilt angles (.rawtlt, .tlt, .csv) if the stack has none.")
+@click.option("--pixel-size", type=float, default=None, help="Å; overrides the file's value.")
+@click.option("--tilt-axis-angle", type=float, default=None, help="Known tilt-axis angle in degrees: not estimated, only refined by --refine.")
+@click.option("--search", type=click.FloatRange(0, 45), default=10.0, show_default=True, help="Degrees either side of the file's tilt-axis angle to search.")
+@click.option("--refine", default="axis,shift", show_default=True, metavar="GROUPS",
+              help="Pose groups the INR refines after the coarse step (as reconstruct --align); 'none' for coarse alignment only.")
+@click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR steps of the refinement.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the INR.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:K.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def align_cmd(tilts: Path, prefix: Path, angles, pixel_size, tilt_axis_angle, search, refine, steps, seed, device,
+              quiet) -> None:
+    """Align a tilt series: tilt-axis angle and shifts by coarse alignment, then refined
+    with an INR fitted to the series; writes the poses for inrtomo (CSV, for --poses) and
+    IMOD (.tlt, .xf), the aligned stack, a picture of the corrections and a run record."""
+    outputs = {suffix: prefix.parent / f"{prefix.name}{suffix}" for suffix in (".csv", ".tlt", ".xf", "_ali.mrc", ".png", ".json")}
+    if tilts.resolve() in {path.resolve() for path in outputs.values()}:
+        raise InputError(f"the output prefix {prefix} would overwrite the input {tilts}; choose another")
+    if not prefix.parent.is_dir():
+        raise InputError(f"output folder {prefix.parent} does not exist")
+    config = None if refine.strip().lower() == "none" else INRConfig(align=refine, steps=steps, seed=seed)
+    if config is not None and not config.align_groups:
+        raise InputError("--refine needs pose groups (e.g. axis,shift) or 'none'")
+    series = io.read_tilt_series(tilts, angles, pixel_size=pixel_size)
+    start = time.perf_counter()
+    found = align_series(series, tilt_axis=tilt_axis_angle, search=search, config=config, device=select_device(device),
+                         quiet=quiet)
+    wall = time.perf_counter() - start
+    poses = found.poses
+    io.angles.write_poses(outputs[".csv"], poses, series.times, series.dose)
+    io.angles.write_angles(outputs[".tlt"], poses.tilt)
+    io.angles.write_xf(outputs[".xf"], poses)
+    io.write_tilt_series(outputs["_ali.mrc"], aligned_stack(series, poses))
+    nominal = Poses.nominal(series.angles, series.tilt_axis_angle)
+    figures.pose_corrections(nominal, found.coarse, poses, found.losses, outputs[".png"], title=tilts.name)
+    write_record(outputs[".json"], command=_command(), input=str(tilts), outputs={k: str(v) for k, v in outputs.items()},
+                 parameters={"search_deg": search, "tilt_axis_angle_given": tilt_axis_angle,
+                             "config": None if config is None else vars(config), "losses": found.losses},
+                 wall_time_s=wall, seed=seed, coarse_poses=io.angles.pose_columns(found.coarse),
+                 poses=io.angles.pose_columns(poses))
+    rms = float(np.sqrt(np.mean(poses.shift_x**2 + poses.shift_y**2)))
+    click.echo(f"tilt axis {np.mean(poses.tilt_axis):.2f}° (coarse {found.coarse.tilt_axis[0]:.2f}°), shifts {rms:.2f} px RMS; "
+               f"wrote {prefix}.csv/.tlt/.xf/_ali.mrc/.png/.json in {wall:.1f} s")
+
+
 @cli.command()
 @click.argument("path", type=file_arg)
 @click.option("--truth", type=file_arg, help="Ground-truth volume of the same shape as the reconstruction PATH.")
@@ -220,19 +271,19 @@ def evaluate(path: Path, truth: Path | None, holdout: int | None, as_json: bool,
         raise InputError("give either --truth FILE (PATH is a reconstruction) or --holdout K (PATH is a tilt series)")
     if truth is not None:
         r, t = io.read_volume(path), io.read_volume(truth)
-        figures = metrics.all_metrics(r.data, t.data, t.voxel_size)
+        scores = metrics.all_metrics(r.data, t.data, t.voxel_size)
     else:
         series, poses = _read_series_and_poses(path, angles, poses_file, tilt_axis_angle)
         train, held = metrics.holdout_split(series.n_views, holdout)
         options["upsample"] = 1  # the reprojection needs the grid of the detector's pixels
         volume, _ = _reconstruct(series.subset(train), poses.subset(train), quiet=quiet, **options)
         predicted = reproject(volume, poses.subset(held), series.shape[1:], select_device(options["device"])).numpy()
-        figures = {"heldout_nrmse": metrics.heldout_error(predicted, series.images[held]),
+        scores = {"heldout_nrmse": metrics.heldout_error(predicted, series.images[held]),
                    "heldout_views": float(held.size), "training_views": float(train.size)}
     if as_json:
-        click.echo(json.dumps(figures, indent=2))
+        click.echo(json.dumps(scores, indent=2))
         return
-    for name, value in figures.items():
+    for name, value in scores.items():
         click.echo(f"{name:<20} {value:.4f}")
 
 

@@ -55,6 +55,36 @@ def loss_curve(losses: list[float], heldout: list[tuple[int, float]], path, titl
     _save(fig, path)
 
 
+def pose_corrections(nominal, coarse, final, losses: list[float], path, title: str = "") -> None:
+    """What alignment changed, per view against its tilt angle: shifts (pixels) and angle
+    corrections (degrees; tilt axis ψ and tilt θ, each less its nominal value) of the
+    ``coarse`` and ``final`` :class:`~inrtomo.geometry.Poses` against ``nominal``, and
+    the training loss per step if any; PNG, atomically."""
+    panels = 3 if losses else 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.6))
+    tilt = nominal.tilt
+    for poses, style, name in ((coarse, "--", "coarse"), (final, "-", "final")):
+        if poses is coarse and final is coarse:
+            continue
+        axes[0].plot(tilt, poses.shift_x, style, color="C0", marker=".", label=f"dx, {name}")
+        axes[0].plot(tilt, poses.shift_y, style, color="C1", marker=".", label=f"dy, {name}")
+        axes[1].plot(tilt, poses.tilt_axis - nominal.tilt_axis, style, color="C2", marker=".", label=f"Δψ, {name}")
+        axes[1].plot(tilt, poses.tilt - nominal.tilt, style, color="C3", marker=".", label=f"Δθ, {name}")
+    axes[0].set_ylabel("shift (px)")
+    axes[1].set_ylabel("correction (°)")
+    for ax in axes[:2]:
+        ax.set_xlabel("nominal tilt θ (°)")
+        ax.axhline(0, color="0.7", lw=0.6)
+        ax.legend(fontsize=7)
+    if losses:
+        axes[2].semilogy(np.arange(1, len(losses) + 1), losses, lw=0.8)
+        axes[2].set_xlabel("INR step")
+        axes[2].set_ylabel("training loss")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
 def _save(fig, path) -> None:
     """Write ``fig`` as a PNG, atomically, and release it."""
     fig.tight_layout()
