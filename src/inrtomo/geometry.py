@@ -225,25 +225,55 @@ def ideal_to_recorded(ideal: torch.Tensor, tilt_axis: torch.Tensor, shift_x: tor
 
 
 def recorded_to_ideal(recorded: torch.Tensor, tilt_axis: torch.Tensor, shift_x: torch.Tensor,
-                      shift_y: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+                      shift_y: torch.Tensor, shape: tuple[int, int], smooth: bool = False) -> torch.Tensor:
     """The inverse map of :func:`ideal_to_recorded`: ideal images ``(n, *shape)`` sampled
-    from recorded images at ``p = R(ψ) q + d`` (bilinear, zero outside)."""
+    from recorded images at ``p = R(ψ) q + d`` (bilinear, zero outside). ``smooth``: sample
+    the cubic B-spline approximation instead, a blur of variance 1/3 px² per axis that,
+    unlike bilinear interpolation, is the same at every sub-pixel offset (so that images
+    resampled at different angles compare fairly)."""
     c, s = torch.cos(tilt_axis), torch.sin(tilt_axis)
     matrix = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)  # R(ψ)
-    return _resample(recorded, matrix, torch.stack([shift_x, shift_y], -1), shape)
+    return _resample(recorded, matrix, torch.stack([shift_x, shift_y], -1), shape, smooth)
 
 
-def _resample(images: torch.Tensor, matrix: torch.Tensor, offset: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+def _resample(images: torch.Tensor, matrix: torch.Tensor, offset: torch.Tensor, shape: tuple[int, int],
+              smooth: bool = False) -> torch.Tensor:
     """``out[k](p) = images[k](matrix[k] p + offset[k])`` for centred pixel coordinates
-    ``p = (u, v)`` of an output grid of ``shape``; bilinear, zero outside the source."""
+    ``p = (u, v)`` of an output grid of ``shape``; bilinear (or, ``smooth``, the cubic
+    B-spline approximation), zero outside the source."""
     n, src_v, src_u = images.shape
     uu, vv = detector_coordinates(*shape)
     p = torch.tensor(np.stack([uu, vv], -1), dtype=images.dtype, device=images.device)  # (ny, nx, 2)
     q = torch.einsum("kij,yxj->kyxi", matrix.to(images.dtype), p) + offset.to(images.dtype)[:, None, None, :]
+    if smooth:
+        return _bspline_sample(images, q[..., 0] + (src_u - 1) / 2, q[..., 1] + (src_v - 1) / 2)
     grid = q / torch.tensor([src_u / 2, src_v / 2], dtype=images.dtype, device=images.device)
     out = torch.nn.functional.grid_sample(images[:, None], grid, mode="bilinear", padding_mode="zeros",
                                           align_corners=False)
     return out[:, 0]
+
+
+def _bspline_sample(images: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``Σ_ij images[k, i, j] β³(x − j) β³(y − i)`` at column and row positions ``x, y``
+    ``(n, *shape)`` (pixel indices), with zeros outside the images; β³ the cubic B-spline."""
+    n, rows, cols = images.shape
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2)).reshape(n, -1)
+    x, y = x + 2, y + 2
+    x0, y0 = torch.floor(x) - 1, torch.floor(y) - 1
+    out = torch.zeros_like(x)
+    for a in range(4):
+        xi = x0 + a
+        wx, xi = _beta3(x - xi), xi.clamp(0, cols + 3).long()
+        for b in range(4):
+            yi = y0 + b
+            wy, yi = _beta3(y - yi), yi.clamp(0, rows + 3).long()
+            out += wx * wy * torch.gather(padded, 1, (yi * (cols + 4) + xi).reshape(n, -1)).reshape(x.shape)
+    return out
+
+
+def _beta3(t: torch.Tensor) -> torch.Tensor:
+    t = t.abs()
+    return torch.where(t < 1, 2 / 3 - t**2 + t**3 / 2, torch.where(t < 2, (2 - t) ** 3 / 6, torch.zeros_like(t)))
 
 
 def voxel_centres(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
