@@ -109,6 +109,8 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--field", "nerf"], ["nerf"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--align", "shift"], ["--method inr only"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--align", "shift,zoom"], ["unknown pose group", "zoom"]),
+        (["align", "{tmp}/series.mrc", "-o", "{tmp}/nowhere/a"], ["does not exist"]),
+        (["align", "{tmp}/series.mrc", "-o", "{tmp}/a", "--refine", "shift,zoom"], ["unknown pose group", "zoom"]),
         (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),
         (["info", "{tmp}/small.mrc", "--angles", "{tmp}/a.tlt"], ["tilt angles for"]),
         (["frobnicate"], ["frobnicate"]),
@@ -238,3 +240,26 @@ def test_reconstruct_inr_with_alignment_records_the_refined_poses(simdir, tmp_pa
     assert record["parameters"]["config"]["align"] == "axis,shift"
     shifts = np.array(record["poses"]["shift_x_px"] + record["poses"]["shift_y_px"])
     assert np.abs(shifts).max() > 0 and abs(np.mean(record["poses"]["shift_y_px"])) < 1e-3  # moved, gauge-fixed
+
+
+def test_align_writes_poses_for_us_and_imod_and_an_aligned_stack(simdir, tmp_path, capsys):
+    prefix = tmp_path / "ali"
+    code, out, _ = run(capsys, "align", simdir / "tilts.mrc", "-o", prefix, "--steps", "5", "--quiet")
+    assert code == 0 and "tilt axis" in out
+    for suffix in (".csv", ".tlt", ".xf", "_ali.mrc", "_ali.rawtlt", ".png", ".json"):
+        assert (tmp_path / f"ali{suffix}").stat().st_size > 0, suffix
+    poses = io.angles.read_poses(tmp_path / "ali.csv")
+    record = json.loads((tmp_path / "ali.json").read_text())
+    np.testing.assert_allclose(poses.shift_x, record["poses"]["shift_x_px"], atol=1e-5)
+    assert len(record["parameters"]["losses"]) == 5
+    psi, dx, dy = io.angles.read_xf(tmp_path / "ali.xf")
+    np.testing.assert_allclose(psi, poses.tilt_axis, atol=1e-4)
+    np.testing.assert_allclose(dx, poses.shift_x, atol=2e-3)
+    np.testing.assert_allclose(io.angles.read_table(tmp_path / "ali.tlt").angles, poses.tilt, atol=1e-4)
+    aligned = io.read_tilt_series(tmp_path / "ali_ali.mrc")
+    assert aligned.shape == io.read_tilt_series(simdir / "tilts.mrc").shape
+    code, _, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", tmp_path / "sirt.mrc", "--poses",
+                     tmp_path / "ali.csv", "--quiet")
+    assert code == 0
+    code, _, err = run(capsys, "align", tmp_path / "ali_ali.mrc", "-o", prefix, "--refine", "none")
+    assert_user_error(code, err, "overwrite the input")

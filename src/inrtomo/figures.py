@@ -63,13 +63,12 @@ def pose_corrections(nominal, coarse, final, losses: list[float], path, title: s
     panels = 3 if losses else 2
     fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.6))
     tilt = nominal.tilt
-    for poses, style, name in ((coarse, "--", "coarse"), (final, "-", "final")):
-        if poses is coarse and final is coarse:
-            continue
-        axes[0].plot(tilt, poses.shift_x, style, color="C0", marker=".", label=f"dx, {name}")
-        axes[0].plot(tilt, poses.shift_y, style, color="C1", marker=".", label=f"dy, {name}")
-        axes[1].plot(tilt, poses.tilt_axis - nominal.tilt_axis, style, color="C2", marker=".", label=f"Δψ, {name}")
-        axes[1].plot(tilt, poses.tilt - nominal.tilt, style, color="C3", marker=".", label=f"Δθ, {name}")
+    shown = ((coarse, dict(ls=":", alpha=0.6), "coarse"), (final, dict(ls="-", marker="."), "refined"))
+    for poses, style, name in shown[1:] if final is coarse else shown:
+        axes[0].plot(tilt, poses.shift_x, color="C0", label=f"dx, {name}", **style)
+        axes[0].plot(tilt, poses.shift_y, color="C1", label=f"dy, {name}", **style)
+        axes[1].plot(tilt, poses.tilt_axis - nominal.tilt_axis, color="C2", label=f"Δψ, {name}", **style)
+        axes[1].plot(tilt, poses.tilt - nominal.tilt, color="C3", label=f"Δθ, {name}", **style)
     axes[0].set_ylabel("shift (px)")
     axes[1].set_ylabel("correction (°)")
     for ax in axes[:2]:
