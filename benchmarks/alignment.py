@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import time
 from pathlib import Path
 
@@ -27,11 +28,14 @@ import torch
 
 from inrtomo import metrics
 from inrtomo.align import align_series
-from inrtomo.geometry import Poses, shift_gauge
+from inrtomo.geometry import Poses
 from inrtomo.projector import Projector
 from inrtomo.recon.inr import INRConfig, sample_grid, train_inr
 from inrtomo.recon.sirt import sirt
 from inrtomo.simulate import Acquisition, make_phantom, simulate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import shift_error  # noqa: E402
 
 # phantom, tilt-axis error (°), shift spread (px RMS), shift model, tilt jitter (°)
 CASES = [("nanoparticles", 0.0, 0.0, "gaussian", 0.0), ("hyperbranched", 1.0, 1.0, "gaussian", 0.0),
@@ -40,13 +44,6 @@ CASES = [("nanoparticles", 0.0, 0.0, "gaussian", 0.0), ("hyperbranched", 1.0, 1.
 COLUMNS = ("phantom", "axis_error", "shift_std", "shift_model", "jitter", "coarse_axis_err", "coarse_shift_err",
            "axis_err", "shift_err", "tilt_err", "steps", "align_s", "inr_none", "inr_aligned", "inr_oracle",
            "ratio", "sirt_true", "sirt_aligned")
-
-
-def shift_error(found: Poses, true: Poses) -> float:
-    """RMS per-axis shift error (pixels) in the gauge."""
-    dx, dy = shift_gauge(*(torch.from_numpy(a) for a in (true.shift_x, true.shift_y, np.deg2rad(true.tilt),
-                                                          np.deg2rad(true.tilt_axis))))
-    return float(np.sqrt(np.mean((found.shift_x - dx.numpy()) ** 2 + (found.shift_y - dy.numpy()) ** 2) / 2))
 
 
 def tilt_error(found: Poses, true: Poses) -> float:

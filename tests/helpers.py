@@ -2,8 +2,10 @@
 from contextlib import contextmanager
 
 import numpy as np
+import torch
 from scipy.ndimage import binary_dilation, binary_erosion
 
+from inrtomo.geometry import shift_gauge
 from inrtomo.simulate import Phantom
 
 
@@ -24,6 +26,15 @@ def relative_error(estimate, reference, mask=None):
     if mask is not None:
         e, r = e[mask], r[mask]
     return float(np.linalg.norm(e - r) / np.linalg.norm(r))
+
+
+def shift_error(found, true) -> float:
+    """RMS per-axis shift error (pixels) of poses ``found`` against poses ``true``, whose
+    shifts lose the part a moved volume explains first (what alignment can know:
+    :func:`inrtomo.geometry.shift_gauge`)."""
+    dx, dy = shift_gauge(*(torch.from_numpy(a) for a in (true.shift_x, true.shift_y, np.deg2rad(true.tilt),
+                                                          np.deg2rad(true.tilt_axis))))
+    return float(np.sqrt(np.mean((found.shift_x - dx.numpy()) ** 2 + (found.shift_y - dy.numpy()) ** 2) / 2))
 
 
 @contextmanager

@@ -5,21 +5,11 @@ import torch
 from inrtomo import InputError
 from inrtomo.align import align_series, aligned_stack, coarse_align
 from inrtomo.data import TiltSeries
-from inrtomo.geometry import Poses, ideal_to_recorded, shift_gauge
+from inrtomo.geometry import Poses, ideal_to_recorded
 from inrtomo.recon.inr import INRConfig, train_inr
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 
-
-def _shift_error(found, true) -> float:
-    dx, dy = _gauge_shifts(true)
-    return float(np.sqrt(np.mean((found.shift_x - dx) ** 2 + (found.shift_y - dy) ** 2) / 2))
-
-
-def _gauge_shifts(poses):
-    """True shifts with the part a moved volume explains removed (what alignment can know)."""
-    dx, dy = shift_gauge(*(torch.from_numpy(a) for a in (poses.shift_x, poses.shift_y, np.deg2rad(poses.tilt),
-                                                          np.deg2rad(poses.tilt_axis))))
-    return dx.numpy(), dy.numpy()
+from helpers import shift_error
 
 
 @pytest.mark.parametrize("phantom, psi, shift", [
@@ -34,8 +24,7 @@ def test_coarse_alignment_finds_the_tilt_axis_and_shifts(phantom, psi, shift):
     sim = simulate(make_phantom(phantom, 32, seed=1), 32, acq, seed=1)
     found = coarse_align(sim.series.images, sim.series.angles)
     assert abs(found.tilt_axis[0] - psi) < 2.0
-    dx, dy = _gauge_shifts(sim.poses)
-    assert np.sqrt(np.mean((found.shift_x - dx) ** 2 + (found.shift_y - dy) ** 2) / 2) < 0.25
+    assert shift_error(found, sim.poses) < 0.25
     np.testing.assert_array_equal(found.tilt, sim.series.angles)
 
 
@@ -44,8 +33,7 @@ def test_coarse_alignment_with_a_known_axis_and_bad_input():
     sim = simulate(make_phantom("nanoparticles", 32, seed=2), 32, acq, seed=2)
     found = coarse_align(sim.series.images, sim.series.angles, tilt_axis=0.0)
     assert np.all(found.tilt_axis == 0.0)
-    dx, dy = _gauge_shifts(sim.poses)
-    assert np.sqrt(np.mean((found.shift_x - dx) ** 2 + (found.shift_y - dy) ** 2) / 2) < 0.25
+    assert shift_error(found, sim.poses) < 0.25
     with pytest.raises(InputError, match="at least three views"):
         coarse_align(sim.series.images[:2], sim.series.angles[:2])
 
@@ -78,8 +66,8 @@ def test_refinement_recovers_shifts_from_the_coarse_poses():
     sim = simulate(make_phantom("nanoparticles", 32, seed=1), 32, acq, seed=1)
     found = align_series(sim.series, config=INRConfig(steps=150, rays_per_step=1024, align="axis,shift"), quiet=True)
     assert len(found.losses) == 150 and found.losses[-1] < found.losses[0]
-    assert _shift_error(found.poses, sim.poses) < 0.1
-    assert _shift_error(found.poses, sim.poses) < _shift_error(found.coarse, sim.poses)
+    assert shift_error(found.poses, sim.poses) < 0.1
+    assert shift_error(found.poses, sim.poses) < shift_error(found.coarse, sim.poses)
     assert abs(found.poses.tilt_axis.mean() - 3.0) < 1.0
     skipped = align_series(sim.series, config=None)
     assert skipped.poses is skipped.coarse and not skipped.losses
@@ -93,4 +81,4 @@ def test_alignment_leaves_an_aligned_series_aligned():
     config = INRConfig(steps=150, rays_per_step=1024, align="axis,shift")
     poses = train_inr(torch.from_numpy(sim.series.images), sim.poses, (32, 32, 32), config, quiet=True).poses
     assert abs(poses.tilt_axis.mean()) < 0.2
-    assert _shift_error(poses, sim.poses) < 0.1
+    assert shift_error(poses, sim.poses) < 0.1
