@@ -1,10 +1,12 @@
 """Coarse alignment of a tilt series, for errors too large for the INR's gradient-based
-refinement (``--align``): the tilt-axis angle and the shifts along the axis from the
-common line, the shifts across it from the centre of mass.
+refinement (``--align``): the tilt-axis angle from the common line's Fourier magnitudes,
+the shifts along the axis from the common line, the shifts across it from the centre of
+mass.
 
 Common line: summed across the tilt axis, every view of a parallel-beam series gives the
 same profile along the axis (the sample's projection onto that axis), only moved by the
-view's shift along it. Centre of mass: summed along the axis, view θ's profile has its
+view's shift along it; in Fourier terms, every view's transform along the axis is the
+same line of the volume's transform, up to a phase. Centre of mass: summed along the axis, view θ's profile has its
 centre of mass at ``x_c cos θ + z_c sin θ`` plus the view's shift across the axis. Both
 hold for samples that stay inside the field of view; shifts are found up to what a moved
 volume explains (:func:`inrtomo.geometry.shift_gauge`).
@@ -23,21 +25,19 @@ from .recon.classical import volume_shape
 from .recon.inr import INRConfig, train_inr
 
 
-def _ideal(images: torch.Tensor, tilt_axis: float, shifts: torch.Tensor | None = None) -> torch.Tensor:
-    """The views turned into the ideal frame of a tilt axis at ``tilt_axis`` degrees, with
-    known ``shifts`` ``(n, 2)`` (pixels) undone if given; resampled by the B-spline
-    approximation, so that no angle is favoured by how much its interpolation blurs (with
-    bilinear interpolation ψ = 0, which needs none, scores worst)."""
+def _ideal(images: torch.Tensor, tilt_axis: float) -> torch.Tensor:
+    """The views turned into the ideal frame of a tilt axis at ``tilt_axis`` degrees,
+    resampled by the B-spline approximation, which blurs alike at every sub-pixel offset
+    (bilinear interpolation blurs views by how far their shifts are from whole pixels)."""
     psi = torch.full((len(images),), np.deg2rad(tilt_axis), dtype=images.dtype)
     zero = torch.zeros_like(psi)
-    dx, dy = (zero, zero) if shifts is None else shifts.unbind(1)
-    return recorded_to_ideal(images, psi, dx, dy, images.shape[1:], smooth=True)
+    return recorded_to_ideal(images, psi, zero, zero, images.shape[1:], smooth=True)
 
 
 def _axis_profiles(ideal: torch.Tensor) -> torch.Tensor:
     """Profile derivatives ``(n, ny − 1)`` along the tilt axis of ideal-frame views
     ``(n, ny, nx)``: each summed across the axis inside a soft-edged disc that every turn
-    keeps in view (so that no angle is favoured by the corners it loses), differentiated
+    keeps in view (so that the corners a turn loses do not count), differentiated
     (edges agree more sharply, offsets drop out) and scaled to unit norm."""
     ny, nx = ideal.shape[1:]
     uu, vv = (torch.from_numpy(c).to(ideal.dtype) for c in detector_coordinates(ny, nx))
@@ -47,10 +47,9 @@ def _axis_profiles(ideal: torch.Tensor) -> torch.Tensor:
     return profiles / profiles.norm(dim=-1, keepdim=True).clamp(min=1e-12)
 
 
-def _correlate(profiles: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Shift (pixels, sub-pixel by a parabola through the peak) that best moves
-    ``reference`` onto each profile, and the peak's normalised correlation (both from the
-    parabola through the peak and its neighbours)."""
+def _correlate(profiles: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Shift (pixels, sub-pixel by a parabola through the correlation peak) that best moves
+    ``reference`` onto each profile."""
     n = profiles.shape[-1]
     size = 2 * n
     spectrum = torch.fft.rfft(profiles, size) * torch.fft.rfft(reference, size).conj()
@@ -61,49 +60,81 @@ def _correlate(profiles: torch.Tensor, reference: torch.Tensor) -> tuple[torch.T
     curvature = left - 2 * centre + right
     offset = torch.where(curvature < 0, 0.5 * (left - right) / curvature.clamp(max=-1e-12), torch.zeros_like(centre))
     shift = peak.to(cc.dtype) + offset
-    height = centre - 0.25 * (left - right) * offset  # the parabola's vertex
-    return torch.where(shift > n, shift - size, shift), height
+    return torch.where(shift > n, shift - size, shift)
 
 
-def tilt_axis_angle(images, angles, search: float = 10.0, step: float = 0.25, shifts=None, around: float = 0.0
-                    ) -> float:
+def _common_line(images: torch.Tensor, tilt_axis: float, kmax: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fourier transforms ``(n, K)`` of views ``(n, ny, nx)`` along the line through the
+    image centre in the direction of a tilt axis at ``tilt_axis`` degrees, at the ``K = 2
+    kmax max(ny, nx)`` frequencies ``(K,)`` in ``(0, kmax]`` cycles per pixel, each row
+    scaled to unit norm. The exact (non-uniform) transform of the whole image: no
+    resampling, so no angle is favoured by interpolation."""
+    n, ny, nx = images.shape
+    count = int(2 * kmax * max(ny, nx))
+    k = torch.linspace(0, kmax, count + 1, dtype=torch.float64)[1:]
+    psi = np.deg2rad(tilt_axis)
+    u, v = (torch.arange(m, dtype=torch.float64) - (m - 1) / 2 for m in (nx, ny))
+    along_u = torch.exp(-2j * torch.pi * k[:, None] * -np.sin(psi) * u)  # (K, nx); axis (u, v) = (−sin ψ, cos ψ)
+    along_v = torch.exp(-2j * torch.pi * k[:, None] * np.cos(psi) * v)  # (K, ny)
+    lines = torch.einsum("nyk,ky->nk", torch.einsum("nyx,kx->nyk", images.to(torch.complex128), along_u), along_v)
+    return lines / lines.abs().norm(dim=-1, keepdim=True).clamp(min=1e-300), k
+
+
+def _magnitude_spread(lines: torch.Tensor, k: torch.Tensor) -> float:
+    """How much the views' common-line magnitudes differ (shifts change only phases)."""
+    magnitudes = lines.abs()
+    return float(((magnitudes - magnitudes.mean(0)) ** 2).sum())
+
+
+def _phased_spread(lines: torch.Tensor, k: torch.Tensor, rounds: int = 3) -> float:
+    """How much the views' common lines differ once each view's shift along the axis (a
+    phase ramp, searched at 0.02 px steps within a quarter of the image) is undone: uses
+    the phases too, which halves the noise in ψ."""
+    half = len(k) / (4 * float(k[-1]))  # a quarter of the image side, pixels
+    trial = torch.arange(-half, half + 1e-9, 0.02, dtype=torch.float64)
+    ramps = torch.exp(2j * torch.pi * trial[:, None] * k)  # (T, K)
+    reference = lines[len(lines) // 2]
+    for _ in range(rounds):  # shift each view onto the reference, then the reference onto their mean
+        fit = torch.einsum("nk,tk->nt", lines * reference.conj(), ramps).real
+        moved = lines * ramps[fit.argmax(-1)]
+        reference = moved.mean(0)
+    return float(((moved - reference).abs() ** 2).sum())
+
+
+def tilt_axis_angle(images, search: float = 10.0, around: float = 0.0, kmax: float = 0.2) -> float:
     """The tilt-axis angle ψ (degrees, conventions' sign) within ``±search`` of ``around``
-    whose profiles along the axis agree best (mean peak correlation with the view nearest
-    0°); ``shifts`` ``(n, 2)``, if known, are undone first."""
+    by the common line: the views' 2-D Fourier transforms along the tilt axis are all the
+    same line of the volume's 3-D transform (central slice theorem), up to a phase ramp
+    from each view's shift along the axis. ψ is where they agree best (up to ``kmax``
+    cycles per pixel): by magnitude at 1° steps, then within ±1° of that at 0.1°, then
+    with phases at 0.1° within ±1° of the best so far, each refined by a parabola through
+    the best point and its neighbours."""
     images = torch.as_tensor(np.asarray(images), dtype=torch.float64)
-    reference = int(np.argmin(np.abs(np.asarray(angles))))
-    shifts = None if shifts is None else torch.as_tensor(np.asarray(shifts), dtype=torch.float64)
-
-    def score(psi: float) -> float:
-        profiles = _axis_profiles(_ideal(images, psi, shifts))
-        return float(_correlate(profiles, profiles[reference])[1].mean())
-
-    grid = around + np.arange(-search, search + step / 2, step)
-    scores = np.array([score(psi) for psi in grid])
-    best = int(np.argmax(scores))
-    if 0 < best < len(grid) - 1:  # parabola through the best grid point and its neighbours
-        a, b, c = scores[best - 1:best + 2]
-        if a - 2 * b + c < 0:
-            return float(grid[best] + 0.5 * step * (a - c) / (a - 2 * b + c))
-    return float(grid[best])
+    best = around
+    for spread, width, step in ((_magnitude_spread, search, 1.0), (_magnitude_spread, 1.0, 0.1),
+                                (_phased_spread, 1.0, 0.1)):
+        grid = best + np.arange(-width, width + step / 2, step)
+        scores = -np.array([spread(*_common_line(images, psi, kmax)) for psi in grid])
+        i = int(np.argmax(scores))
+        best = float(grid[i])
+        if 0 < i < len(grid) - 1 and scores[i - 1] - 2 * scores[i] + scores[i + 1] < 0:
+            a, b, c = scores[i - 1:i + 2]
+            best += 0.5 * step * (a - c) / (a - 2 * b + c)
+    return best
 
 
-def coarse_align(images, angles, tilt_axis: float | None = None, search: float = 10.0, rounds: int = 2,
-                 around: float = 0.0) -> Poses:
+def coarse_align(images, angles, tilt_axis: float | None = None, search: float = 10.0, around: float = 0.0
+                 ) -> Poses:
     """Poses of a tilt series ``(n, ny, nx)`` recorded at tilt ``angles`` (degrees): the
     tilt-axis angle (estimated within ``±search`` degrees of ``around`` unless given) and
-    per-view shifts, in the gauge of :func:`inrtomo.geometry.shift_gauge`. The angle and
-    the shifts are estimated in turn, ``rounds`` times, each with the other's last
-    estimate."""
+    then, at that angle, per-view shifts in the gauge of
+    :func:`inrtomo.geometry.shift_gauge`."""
     images = np.asarray(images, dtype=np.float64)
     angles = np.asarray(angles, dtype=np.float64)
     if images.ndim != 3 or len(images) != len(angles) or len(angles) < 3:
         raise InputError("coarse alignment needs a stack of at least three views with one angle each")
-    shifts = None
-    for _ in range(rounds if tilt_axis is None else 1):
-        psi = tilt_axis_angle(images, angles, search, shifts=shifts, around=around) if tilt_axis is None \
-            else float(tilt_axis)
-        shifts = _shifts(torch.from_numpy(images), angles, psi)
+    psi = tilt_axis_angle(images, search, around) if tilt_axis is None else float(tilt_axis)
+    shifts = _shifts(torch.from_numpy(images), angles, psi)
     return Poses(angles, psi, shifts[:, 0].numpy(), shifts[:, 1].numpy())
 
 
@@ -112,7 +143,7 @@ def _shifts(stack: torch.Tensor, angles: np.ndarray, psi: float) -> torch.Tensor
     axis from the common line, across it from the centre of mass; gauge-fixed."""
     ideal = _ideal(stack, psi)
     profiles = _axis_profiles(ideal)
-    along, _ = _correlate(profiles, profiles[int(np.argmin(np.abs(angles)))])  # e_v
+    along = _correlate(profiles, profiles[int(np.argmin(np.abs(angles)))])  # e_v
     across = ideal.clamp(min=0).sum(1)  # (n, nx)
     nx = stack.shape[2]
     u = torch.arange(nx, dtype=torch.float64) - (nx - 1) / 2  # detector u of each column
