@@ -7,6 +7,7 @@ import json
 import sys
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -16,14 +17,15 @@ from . import figures, io, metrics
 from .acquisition import SCHEMES, describe_scheme
 from .align import align_series, aligned_stack
 from .device import select_device
+from .data import Volume
 from .errors import InputError
-from .fields import FIELDS
+from .fields import DYNAMIC_MODELS, FIELDS
 from .geometry import Poses
 from .recon import WINDOWS
 from .recon.classical import reconstruct, reproject, series_poses
 from .recon.inr import LOSSES, PRECISIONS, INRConfig, reconstruct_inr
 from .record import write_record
-from .simulate import PHANTOMS, Acquisition, make_phantom, simulate
+from .simulate import CONTAMINATION, PHANTOMS, Acquisition, contaminate, make_phantom, simulate
 from .simulate.acquire import SHIFT_MODELS
 
 # Existence is checked by the readers, which say so in one line.
@@ -87,9 +89,11 @@ def info(path: Path, angles: Path | None) -> None:
 @click.option("--shift-std", type=float, default=0.0, show_default=True, help="RMS per-view shift in pixels.")
 @click.option("--shift-model", type=click.Choice(SHIFT_MODELS), default="gaussian", show_default=True)
 @click.option("--tilt-jitter", type=float, default=0.0, show_default=True, help="Std of reported-angle errors, degrees.")
+@click.option("--contamination", type=click.Choice(CONTAMINATION), default=None,
+              help="A carbon-like layer that grows on the particles during acquisition: sweep (from −x to +x, seed 001's) or uniform. truth.mrc stays the clean sample; contamination.mrc holds what has grown by the last view.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Fixes the phantom layout and the noise.")
 def simulate_cmd(outdir: Path, phantom: str, size: int, tilt_range, tilt_step, scheme, fluence, pixel_size,
-                 tilt_axis_error, shift_std, shift_model, tilt_jitter, seed) -> None:
+                 tilt_axis_error, shift_std, shift_model, tilt_jitter, contamination, seed) -> None:
     """Simulate a tilt series with exact projections: tilts.mrc, tilts.rawtlt, truth.mrc,
     poses.csv and simulation.json in OUTDIR."""
     acq = Acquisition(
@@ -101,10 +105,17 @@ def simulate_cmd(outdir: Path, phantom: str, size: int, tilt_range, tilt_step, s
     if outdir.exists() and not outdir.is_dir():
         raise InputError(f"{outdir} exists and is not a folder")
     start = time.perf_counter()
-    sim = simulate(make_phantom(phantom, size, seed), size, acq, seed=seed, name=phantom)
+    sample = make_phantom(phantom, size, seed)
+    if contamination:
+        sample = contaminate(sample, size, contamination)
+    sim = simulate(sample, size, acq, seed=seed, name=phantom)
+    sim.parameters["contamination"] = contamination
     outdir.mkdir(parents=True, exist_ok=True)
     io.write_tilt_series(outdir / "tilts.mrc", sim.series)
     io.write_volume(outdir / "truth.mrc", sim.truth)
+    if contamination:
+        grown = sample.voxelize((size,) * 3, t=float(sim.series.times.max())) - sim.truth.data
+        io.write_volume(outdir / "contamination.mrc", Volume(grown, pixel_size))
     io.angles.write_poses(outdir / "poses.csv", sim.poses, sim.series.times, sim.series.dose)
     write_record(outdir / "simulation.json", command=_command(), parameters=sim.parameters, wall_time_s=time.perf_counter() - start)
     click.echo(f"wrote {sim.series.n_views} views of {size}×{size} and a {size}³ truth to {outdir}")
@@ -160,27 +171,45 @@ def _reconstruction_options(command):
 @click.option("--resume", is_flag=True, help="INR: continue from the checkpoint in --checkpoint DIR.")
 @click.option("--config", "config_file", type=file_arg, default=None,
               help="INR settings from a TOML file (keys as in inrtomo.recon.inr.INRConfig); flags given override it.")
+@click.option("--dynamic", type=click.Choice(DYNAMIC_MODELS), default=None, is_flag=False, flag_value="decomposed",
+              help="INR for a sample that changes during acquisition (e.g. growing contamination): decomposed (static + growing contamination; the default when given alone) or spacetime (one network over x, y, z, t). OUTPUT is the clean sample at the first view's time.")
+@click.option("--times", "times_file", type=file_arg, default=None,
+              help="--dynamic: acquisition time of each view in file order (CSV with a time column, or one number per line) [default: the angle file's time column, else file order].")
+@click.option("--at-times", default=None, metavar="T1,T2,…",
+              help="--dynamic: also write the volume and the contamination at these times (the series' time unit) to OUTPUT_times.h5, OUTPUT_tK.mrc and OUTPUT_times.png.")
 @_reconstruction_options
 def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, quiet, checkpoint,
-                    resume, config_file, **options) -> None:
+                    resume, config_file, dynamic, times_file, at_times, **options) -> None:
     """Reconstruct a tilt series with SIRT, WBP or an INR; writes OUTPUT and OUTPUT.json
     (run record)."""
     io.check_volume_path(output)
     record_path = output.with_suffix(".json")
     if output.resolve() in (tilts.resolve(), record_path.resolve()):
         raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
-    if (checkpoint or resume or config_file or options["align"]) and options["method"] != "inr":
-        raise InputError("--checkpoint, --resume, --config and --align apply to --method inr only")
+    if (checkpoint or resume or config_file or options["align"] or dynamic) and options["method"] != "inr":
+        raise InputError("--checkpoint, --resume, --config, --align and --dynamic apply to --method inr only")
+    if (times_file or at_times) and not dynamic:
+        raise InputError("--times and --at-times apply to --dynamic only")
+    chosen_times = _time_list(at_times)
     if config_file is not None:
         given = click.get_current_context().get_parameter_source
         flags = {name: options[name] for name in INR_FLAGS if given(name) == click.core.ParameterSource.COMMANDLINE}
         options["config"] = INRConfig.from_toml(config_file, **flags)
+    if dynamic:
+        options["config"] = replace(options.get("config") or _inr_config(**options), dynamic=dynamic)
     series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
+    if times_file is not None:
+        series = replace(series, times=io.angles.read_times(times_file, series.n_views),
+                         metadata={**series.metadata, "times_from": str(times_file)})
     start = time.perf_counter()
-    volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint, resume=resume, **options)
+    volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint, resume=resume,
+                                   at_times=chosen_times, **options)
     poses = summary.pop("poses", poses)  # refined by --align
+    stack = summary.pop("time_stack", None)
     wall = time.perf_counter() - start
     io.write_volume(output, volume)
+    if stack is not None:
+        _write_time_stack(output, stack, volume.voxel_size)
     write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary,
                  wall_time_s=wall, seed=summary.get("config", {}).get("seed", options["seed"]),
                  poses=io.angles.pose_columns(poses))
@@ -194,18 +223,44 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
 INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed", "align", "precision", "compile")  # command-line options that are INRConfig settings
 
 
-def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, field, steps, loss, tv_weight, seed,
-                 align, precision, compile, upsample, shape, device, quiet, checkpoint=None, resume=False, config=None):
+def _inr_config(*, field, steps, loss, tv_weight, seed, align, precision, compile, **_) -> INRConfig:
+    """The INR settings of the command line's options."""
+    return INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed, align=align,
+                     precision=precision, compile=compile)
+
+
+def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, upsample, shape, device, quiet,
+                 checkpoint=None, resume=False, config=None, at_times=(), **inr_options):
     """Run the chosen method with the command line's options (or a ready INR ``config``);
     ``(Volume, summary)``."""
     device = select_device(device)
     if method == "inr":
-        config = config or INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed, align=align,
-                                     precision=precision, compile=compile)
-        return reconstruct_inr(series, poses, shape=shape or None, config=config, upsample=upsample, device=device,
-                               quiet=quiet, checkpoint_dir=checkpoint, resume=resume)
+        return reconstruct_inr(series, poses, shape=shape or None, config=config or _inr_config(**inr_options),
+                               upsample=upsample, device=device, quiet=quiet, checkpoint_dir=checkpoint,
+                               resume=resume, at_times=at_times)
     return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,
                        tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
+
+
+def _time_list(text: str | None) -> list[float]:
+    """``--at-times`` as a list of numbers."""
+    if not text:
+        return []
+    try:
+        return [float(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise InputError(f"--at-times takes comma-separated numbers, got {text!r}") from None
+
+
+def _write_time_stack(output: Path, stack: dict, voxel_size: float) -> None:
+    """The volumes over time beside ``output``: ``_times.h5`` (named axes), one MRC per
+    time and a PNG strip."""
+    stem = output.parent / output.stem
+    io.hdf5.write_time_stack(f"{stem}_times.h5", stack["times"],
+                             {k: stack[k] for k in ("volume", "contamination")}, voxel_size)
+    for k, volume in enumerate(stack["volume"]):
+        io.write_volume(f"{stem}_t{k}.mrc", Volume(volume, voxel_size))
+    figures.time_strip(stack["times"], stack["volume"], stack["contamination"], f"{stem}_times.png", title=output.name)
 
 
 @cli.command(name="align")

@@ -84,6 +84,29 @@ def pose_corrections(nominal, coarse, final, losses: list[float], path, title: s
     _save(fig, path)
 
 
+def time_strip(times, volumes: np.ndarray, contamination: np.ndarray, path, title: str = "") -> None:
+    """A dynamic sample over time: for each time (columns), the maximum along y of the
+    ``(t, z, y, x)`` volume (top row, one grey scale) and of the contamination (bottom row,
+    its own scale), as x–z images; PNG, atomically."""
+    rows = (("volume", volumes, "gray"), ("contamination", contamination, "magma"))
+    fig, axes = plt.subplots(2, len(times), figsize=(2.2 * len(times) + 0.5, 4.6), squeeze=False)
+    for row, (name, stack, cmap) in enumerate(rows):
+        views = stack.max(axis=2)
+        lo, hi = float(views.min()), float(views.max())
+        for col, (t, image) in enumerate(zip(times, views)):
+            ax = axes[row, col]
+            ax.imshow(image, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1, origin="lower")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(f"t = {t:g}", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(f"{name}\n(x–z, max over y)", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
 def _save(fig, path) -> None:
     """Write ``fig`` as a PNG, atomically, and release it."""
     fig.tight_layout()

@@ -1,4 +1,5 @@
-"""Encodings of points ``(..., 3)`` in ``[−1, 1]³`` (``x, y, z``) into feature vectors
+"""Encodings of points ``(..., 3)`` in ``[−1, 1]³`` (``x, y, z``; positional also
+``(..., 4)`` with time) into feature vectors
 ``(..., out_dim)``, for the coordinate networks of :mod:`.field`."""
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ class FourierFeatures(nn.Module):
 
 
 class PositionalEncoding(nn.Module):
-    """NeRF's encoding ``[p, sin(2^k π p), cos(2^k π p)]`` for ``k < n_frequencies``."""
+    """NeRF's encoding ``[p, sin(2^k π p), cos(2^k π p)]`` for ``k < n_frequencies`` of
+    points with ``dims`` coordinates (3, or 4 for space-time)."""
 
-    def __init__(self, n_frequencies: int = 8):
+    def __init__(self, n_frequencies: int = 8, dims: int = 3):
         super().__init__()
         self.register_buffer("frequencies", math.pi * 2.0 ** torch.arange(n_frequencies))
-        self.out_dim = 3 + 6 * n_frequencies
+        self.out_dim = dims * (1 + 2 * n_frequencies)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         angles = (points[..., None] * self.frequencies.to(points.dtype)).flatten(-2)

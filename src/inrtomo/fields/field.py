@@ -37,23 +37,30 @@ class _BoxField(nn.Module):
         return self.scale * (F.softplus(raw) if self.positive else raw)
 
 
+def mlp(inputs: int, hidden: int, layers: int, outputs: int = 1) -> nn.Sequential:
+    """``layers`` hidden ReLU layers of width ``hidden``, then a linear output layer."""
+    sizes = [inputs] + [hidden] * layers
+    blocks = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        blocks += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*blocks, nn.Linear(sizes[-1], outputs))
+
+
 class Field(_BoxField):
     """``encoding → MLP → density``; ``encoding`` is a module from :mod:`.encodings` (with
     ``out_dim``), ``hidden`` and ``layers`` the width and number of hidden ReLU layers;
-    ``shape``, ``positive``, ``scale`` as for every field (:class:`_BoxField`)."""
+    ``outputs`` > 1 gives that many densities per point (``(..., outputs)``); ``shape``,
+    ``positive``, ``scale`` as for every field (:class:`_BoxField`)."""
 
     def __init__(self, encoding: nn.Module, shape, hidden: int = 64, layers: int = 2, positive: bool = True,
-                 scale: float = 1.0):
+                 scale: float = 1.0, outputs: int = 1):
         super().__init__(shape, positive, scale)
         self.encoding = encoding
-        sizes = [encoding.out_dim] + [hidden] * layers
-        blocks = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            blocks += [nn.Linear(a, b), nn.ReLU()]
-        self.mlp = nn.Sequential(*blocks, nn.Linear(sizes[-1], 1))
+        self.mlp = mlp(encoding.out_dim, hidden, layers, outputs)
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
-        return self._density(self.mlp(self.encoding(self._unit(points))).squeeze(-1))
+        raw = self.mlp(self.encoding(self._unit(points)))
+        return self._density(raw.squeeze(-1) if raw.shape[-1] == 1 else raw)
 
 
 class Siren(_BoxField):

@@ -59,7 +59,7 @@ def read_table(path) -> ViewTable:
     return ViewTable(np.array(values))
 
 
-def _read_csv(path: Path) -> ViewTable:
+def _read_csv(path: Path, required: str = "angles") -> ViewTable:
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
         header = reader.fieldnames or []
@@ -68,10 +68,10 @@ def _read_csv(path: Path) -> ViewTable:
             key = COLUMNS.get(name.strip().lower())
             if key and key not in fields:
                 fields[key] = name
-        if "angles" not in fields:
-            raise InputError(
-                f"{path}: no tilt-angle column; name one of tilt_angle_deg, angle, tilt (found {', '.join(header)})"
-            )
+        if required not in fields:
+            names = ", ".join(name for name, key in COLUMNS.items() if key == required)
+            what = {"angles": "tilt-angle", "times": "time"}[required]
+            raise InputError(f"{path}: no {what} column; name one of {names} (found {', '.join(header)})")
         columns = {key: [] for key in fields}
         for number, row in enumerate(reader, 2):
             for key, name in fields.items():
@@ -79,9 +79,22 @@ def _read_csv(path: Path) -> ViewTable:
                     columns[key].append(float(row[name]))
                 except (TypeError, ValueError):
                     raise InputError(f"{path}, line {number}: column {name!r} is not a number") from None
-    if not columns["angles"]:
-        raise InputError(f"{path} holds no tilt angles")
-    return ViewTable(**{key: np.array(values) for key, values in columns.items()})
+    if not columns[required]:
+        raise InputError(f"{path} holds no {required}")
+    return ViewTable(**{"angles": None, **{key: np.array(values) for key, values in columns.items()}})
+
+
+def read_times(path, n: int) -> np.ndarray:
+    """Per-view acquisition times ``(n,)`` in file order of the views: a CSV's ``time``
+    column, or one number per line (any unit; only their order and spacing matter)."""
+    path = require_file(path)
+    if path.suffix.lower() == ".csv":
+        times = _read_csv(path, "times").times
+    else:
+        times = read_table(path).angles  # the same one-number-per-line reader
+    if len(times) != n:
+        raise InputError(f"{path} holds {len(times)} times for {n} views")
+    return np.asarray(times, dtype=np.float64)
 
 
 def write_angles(path, angles) -> None:

@@ -128,3 +128,19 @@ def write(path, data: np.ndarray, voxel_size: float, angles=None) -> None:
         ds.attrs["pixel_size"] = float(voxel_size)
         if angles is not None:
             f.create_dataset("angles", data=np.asarray(angles, dtype=np.float64))
+
+
+def write_time_stack(path, times, stacks: dict[str, np.ndarray], voxel_size: float) -> None:
+    """Volumes over time: one float32 dataset ``(t, z, y, x)`` per entry of ``stacks``
+    (e.g. ``volume``, ``contamination``) with attribute ``pixel_size`` (Å) and ``axes``,
+    whose first axis carries the ``times`` dataset as an HDF5 dimension scale; atomically."""
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        scale = f.create_dataset("times", data=np.asarray(times, dtype=np.float64))
+        scale.make_scale("t")
+        for name, data in stacks.items():
+            ds = f.create_dataset(name, data=np.asarray(data, dtype=np.float32), compression="gzip")
+            ds.attrs["pixel_size"] = float(voxel_size)
+            ds.attrs["axes"] = ["t", "z", "y", "x"]
+            ds.dims[0].attach_scale(scale)
+            for axis, label in enumerate("tzyx"):
+                ds.dims[axis].label = label

@@ -1,5 +1,6 @@
 """Self-supervised INR reconstruction: fit a field to the measured pixels through the ray
-integral of :mod:`inrtomo.render` (seed 000's method, poses fixed here).
+integral of :mod:`inrtomo.render` (seed 000's method; poses learned with ``align``; a
+space-time field for samples that change during acquisition with ``dynamic``, seed 001).
 
 Each step draws random rays over all views and pixels, integrates the field along them
 with stratified samples and takes an Adam step on the loss between predicted and measured
@@ -21,7 +22,7 @@ import torch
 from torch.nn import functional as F
 
 from ..errors import InputError
-from ..fields import FIELDS, LEARNING_RATES, make_field
+from ..fields import DYNAMIC_MODELS, FIELDS, LEARNING_RATES, make_field, make_spacetime_field
 from ..geometry import POSE_GROUPS, PoseParameters, Poses, detector_coordinates, voxel_centres
 from ..io.common import atomic_output
 from ..progress import progress
@@ -84,6 +85,16 @@ class INRConfig:
     precision: str = "float32"
     """The field's arithmetic: float32, or bfloat16 (mixed precision by autocast, meant for
     GPUs; ray sums and the loss stay float32)."""
+    dynamic: str = ""
+    """Space-time model for samples that change during acquisition (seed 001): spacetime
+    (one network over x, y, z, t) or decomposed (static field plus growing contamination,
+    :class:`inrtomo.fields.Decomposed`); "" for a static sample."""
+    dynamic_weight: float = 0.01
+    """Weight of the L1 penalty on the contamination (mean |volume at t − clean| at random
+    points and times, in units of the field's density scale), which keeps it from taking
+    over the static sample."""
+    monotone: bool = True
+    """Decomposed model: contamination only grows with time."""
     compile: bool = False
     """Compile the field with ``torch.compile`` (tens of seconds up front; needs a C compiler
     on the CPU, where it does not pay off: benchmarks/field_speed.py)."""
@@ -139,6 +150,10 @@ class INRConfig:
             raise InputError("pose learning rates must be positive numbers")
         if min(self.align_start, self.align_warmup) < 0 or self.pose_weight < 0:
             raise InputError("align start, warm-up and pose weight must not be negative")
+        if self.dynamic and self.dynamic not in DYNAMIC_MODELS:
+            raise InputError(f"unknown dynamic model {self.dynamic!r}; choose from {', '.join(DYNAMIC_MODELS)}")
+        if self.dynamic_weight < 0:
+            raise InputError("the contamination penalty weight must not be negative")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if not (self.learning_rate > 0 and self.fourier_sigma > 0):
@@ -166,6 +181,14 @@ class INRResult:
     stopped_early: bool = False
 
 
+def scaled_times(times, n: int) -> np.ndarray:
+    """Per-view times ``(n,)`` scaled to [0, 1] (earliest 0, latest 1); file order when
+    ``times`` is None, zeros when all are equal."""
+    times = np.linspace(0.0, 1.0, n) if times is None else np.asarray(times, dtype=np.float64)
+    span = float(times.max() - times.min()) if times.size else 0.0
+    return (times - times.min()) / span if span > 0 else np.zeros(n)
+
+
 def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
     if name == "mse":
         return F.mse_loss(predicted, measured)
@@ -181,22 +204,37 @@ def _pose_penalty(pose: PoseParameters, groups: list[str]) -> torch.Tensor:
     return sum(terms, torch.zeros((), device=pose.nominal.device))
 
 
-def _total_variation(net, shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
-    """Mean ``Σᵢ |f(p + eᵢ) − f(p)|`` (one-voxel forward differences) at random points ``p``."""
+def _random_points(shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
+    """``(n_points, 3)`` uniform random points (voxels) inside the volume, one voxel in from its faces."""
     nz, ny, nx = shape
     extent = torch.tensor([nx / 2 - 1, ny / 2 - 1, nz / 2 - 1])
-    points = ((torch.rand(n_points, 3, generator=generator) * 2 - 1) * extent).to(device)
+    return ((torch.rand(n_points, 3, generator=generator) * 2 - 1) * extent).to(device)
+
+
+def _contamination(field, shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
+    """Mean ``|f(p, t) − f(p, 0)|`` at random points ``p`` and times ``t`` in [0, 1]."""
+    points = _random_points(shape, n_points, generator, device)
+    times = torch.rand(n_points, generator=generator).to(device)
+    return (field(points, times) - field(points)).abs().mean()
+
+
+def _total_variation(net, shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
+    """Mean ``Σᵢ |f(p + eᵢ) − f(p)|`` (one-voxel forward differences) at random points ``p``."""
+    points = _random_points(shape, n_points, generator, device)
     steps = torch.eye(3, device=device)
     values = net(torch.cat([points[None], points[None] + steps[:, None]], 0))  # (4, P)
     return (values[1:] - values[0]).abs().sum(0).mean()
 
 
-def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INRConfig(), *, device="cpu",
-              quiet: bool = False, checkpoint: Path | None = None, resume: bool = False,
+def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INRConfig(), *, times=None,
+              device="cpu", quiet: bool = False, checkpoint: Path | None = None, resume: bool = False,
               checkpoint_every: float = 120.0, on_step: Callable[[int, torch.nn.Module], None] | None = None
               ) -> INRResult:
     """Fit a field to ``images`` ``(n, ny, nx)`` (line-integral units) recorded at ``poses``,
-    over a ``shape`` ``(nz, ny, nx)`` volume.
+    over a ``shape`` ``(nz, ny, nx)`` volume; with ``config.dynamic`` the field is a
+    space-time model (:mod:`inrtomo.fields.spacetime`) and each view is seen at its
+    acquisition time from ``times`` ``(n,)`` (any unit; scaled to [0, 1], the earliest
+    view at 0; default file order).
 
     With ``checkpoint`` (a file path) the whole training state is saved there every
     ``checkpoint_every`` seconds and at the end; ``resume`` continues from it. On the CPU a
@@ -212,7 +250,12 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     unit = float(measured.abs().mean()) or 1.0
     target = measured / unit
     density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
-    net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma).to(device)
+    if config.dynamic:
+        net = make_spacetime_field(config.dynamic, config.field, shape, scale=density, seed=config.seed,
+                                   sigma=config.fourier_sigma, monotone=config.monotone).to(device)
+    else:
+        net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma).to(device)
+    view_times = torch.as_tensor(scaled_times(times, n), dtype=torch.float32, device=device)
     pose = PoseParameters(poses).to(device).requires_grad_(False)
     groups = config.align_groups
     uu, vv = (torch.tensor(c, dtype=torch.float32, device=device).reshape(-1) for c in detector_coordinates(ny, nx))
@@ -226,14 +269,20 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
 
     model = torch.compile(net) if config.compile else net
 
-    def field(points: torch.Tensor) -> torch.Tensor:
+    def field(points: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
+        """The volume at ``points``; for a space-time model at times ``t`` (broadcast;
+        default 0, the clean sample)."""
         with torch.autocast(device.type, torch.bfloat16, enabled=config.precision == "bfloat16"):
+            if config.dynamic:
+                return model(points, torch.zeros((), device=device) if t is None else t).float()
             return model(points).float()
 
     def predict(index: torch.Tensor, stratified: bool) -> torch.Tensor:
         view, pixel = index // (ny * nx), index % (ny * nx)
         origins, directions = pose.rays(view, uu[pixel], vv[pixel])
-        values = integrate(field, origins, directions, shape, samples, stratified=stratified, generator=jitter)
+        t = view_times[view][:, None]  # (rays, 1): one time for every sample of a ray
+        values = integrate(lambda points: field(points, t), origins, directions, shape, samples,
+                           stratified=stratified, generator=jitter)
         return values / unit
 
     def decay(s: int) -> float:  # cosine from 1 to 5 % over the step budget
@@ -288,6 +337,9 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         if config.tv_weight:
             tv = _total_variation(field, shape, config.rays_per_step, generator, device) / density
             loss = loss + config.tv_weight * tv
+        if config.dynamic and config.dynamic_weight:
+            loss = loss + config.dynamic_weight * _contamination(field, shape, config.rays_per_step, generator,
+                                                                 device) / density
         if groups and config.pose_weight:
             loss = loss + config.pose_weight * _pose_penalty(pose, groups)
         optimiser.zero_grad(set_to_none=True)
@@ -343,27 +395,42 @@ def sample_grid(net: torch.nn.Module, shape, *, upsample: int = 1, device="cpu",
 
 def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: INRConfig = INRConfig(),
                     upsample: int = 1, device="cpu", quiet: bool = False, checkpoint_dir: Path | None = None,
-                    resume: bool = False):
+                    resume: bool = False, at_times=()):
     """Fit an INR to a :class:`~inrtomo.data.TiltSeries` and sample it on the grid
     ``shape`` (default ``(nx, ny, nx)``) refined ``upsample`` times. Returns the
-    :class:`~inrtomo.data.Volume` (voxel size = pixel size / upsample) and a summary."""
+    :class:`~inrtomo.data.Volume` (voxel size = pixel size / upsample) and a summary.
+
+    With ``config.dynamic`` the volume is the clean sample (t = 0) and, for ``at_times``
+    (in the series' time unit), ``summary["time_stack"]`` holds ``times`` and the
+    ``volume`` and ``contamination`` at each, ``(t, z, y, x)`` float32."""
     from ..data import Volume
     from .classical import series_poses, volume_shape
 
     poses = series_poses(series, poses)
     if upsample < 1:
         raise InputError("--upsample must be at least 1")
+    if len(at_times) and not config.dynamic:
+        raise InputError("volumes at chosen times need a space-time model (--dynamic)")
     shape = volume_shape(series, shape)
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "inr-checkpoint.pt"
     if checkpoint is not None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    result = train_inr(torch.from_numpy(series.images), poses, shape, config, device=device, quiet=quiet,
-                       checkpoint=checkpoint, resume=resume)
-    data = sample_grid(result.field, shape, upsample=upsample, device=device)
+    result = train_inr(torch.from_numpy(series.images), poses, shape, config, times=series.times, device=device,
+                       quiet=quiet, checkpoint=checkpoint, resume=resume)
+    net = result.field.clean if config.dynamic else result.field
+    data = sample_grid(net, shape, upsample=upsample, device=device)
     summary = {"method": "inr", "shape": list(data.shape), "device": str(torch.device(device)),
                "config": vars(config), "upsample": upsample, "steps": len(result.losses),
                "stopped_early": result.stopped_early, "final_loss": result.losses[-1],
                "losses": result.losses, "heldout_losses": result.heldout}
     if config.align_groups:
         summary["poses"] = result.poses
+    if len(at_times):
+        times = np.asarray(series.times, dtype=np.float64)
+        span = float(times.max() - times.min()) or 1.0
+        scaled = [(t - times.min()) / span for t in at_times]
+        summary["time_stack"] = {
+            "times": np.asarray(at_times, dtype=np.float64),
+            **{part: np.stack([sample_grid(result.field.at(t, part), shape, upsample=upsample, device=device)
+                               for t in scaled]) for part in ("volume", "contamination")}}
     return Volume(data, series.pixel_size / upsample), summary

@@ -184,6 +184,39 @@ def _room(start: np.ndarray, direction: np.ndarray, limit: float) -> float:
     return -b + np.sqrt(max(b * b - (start @ start - limit**2), 0.0))
 
 
+CONTAMINATION = ("sweep", "uniform")
+
+
+def contaminate(phantom: Phantom, size: int, model: str = "sweep", thickness: float = 0.08, density: float = 0.15,
+                ramp: float = 0.3) -> Phantom:
+    """``phantom`` with a carbon-like layer that grows during acquisition (seed 001): a
+    spherical shell of ``thickness`` (× the half-width ``R``) and ``density`` just outside
+    the bounding sphere of every solid but the largest (the support). Its amount at
+    acquisition time ``t`` ∈ [0, 1] is 0 at t = 0 and 1 at t = 1: ``uniform`` grows on every
+    particle at once, linearly; ``sweep`` (the seed's) reaches the particles from −x to +x,
+    each growing over ``ramp`` of the acquisition once the front passes it."""
+    if model not in CONTAMINATION:
+        raise InputError(f"unknown contamination model {model!r}; choose from {', '.join(CONTAMINATION)}")
+    R = size / 2
+    support = max(phantom.shapes, key=lambda s: float(np.prod(s.half_extent)))
+    dynamic = list(phantom.dynamic)
+    for solid in phantom.shapes:
+        if solid is support:
+            continue
+        inner = float(np.linalg.norm(solid.half_extent)) / np.sqrt(3) * 1.05
+        if model == "uniform":
+            def amount(t):
+                return float(np.clip(t, 0.0, 1.0))
+        else:
+            onset = (solid.centre[0] + R) / (2 * R) * (1 - ramp)
+
+            def amount(t, onset=onset):
+                return float(np.clip((t - onset) / ramp, 0.0, 1.0))
+        dynamic += [(ellipsoid(solid.centre, np.full(3, inner + thickness * R), density), amount),
+                    (ellipsoid(solid.centre, np.full(3, inner), -density), amount)]
+    return Phantom(list(phantom.shapes), dynamic)
+
+
 PHANTOMS: dict[str, Callable[[int, np.random.Generator], Phantom]] = {
     "nanoparticles": nanoparticles,
     "shepp-logan": shepp_logan,
