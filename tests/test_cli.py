@@ -109,6 +109,11 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--field", "nerf"], ["nerf"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--align", "shift"], ["--method inr only"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--align", "shift,zoom"], ["unknown pose group", "zoom"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--dynamic"], ["--method inr only"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--at-times", "0,1"], ["--dynamic only"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--at-times", "0,a"], ["comma-separated"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--times", "{tmp}/p.csv"], ["no time column"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--times", "{tmp}/a.tlt"], ["3 times for 5 views"]),
         (["align", "{tmp}/series.mrc", "-o", "{tmp}/nowhere/a"], ["does not exist"]),
         (["align", "{tmp}/series.mrc", "-o", "{tmp}/a", "--refine", "shift,zoom"], ["unknown pose group", "zoom"]),
         (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),
@@ -177,6 +182,33 @@ def test_reconstruct_inr_writes_losses(simdir, tmp_path, capsys):
     args[3] = tmp_path / "b.mrc"
     assert run(capsys, *args, "--resume")[0] == 0
     np.testing.assert_array_equal(io.read_volume(tmp_path / "a.mrc").data, io.read_volume(tmp_path / "b.mrc").data)
+
+
+def test_dynamic_reconstruction_writes_the_clean_volume_and_a_time_stack(tmp_path, capsys):
+    """simulate --contamination, then reconstruct --dynamic with times from a file: the
+    clean volume, an HDF5 stack with named axes, one MRC per time and a PNG strip; the run
+    record holds the times it used (the file's, not the series' own)."""
+    sim = tmp_path / "sim"
+    assert run(capsys, "simulate", sim, "--size", "16", "--tilt-step", "10", "--contamination", "sweep")[0] == 0
+    assert io.read_volume(sim / "contamination.mrc").data.sum() > 0
+    times = np.linspace(0.0, 30.0, 13)[::-1]  # minutes, last view first
+    (tmp_path / "times.txt").write_text("".join(f"{t}\n" for t in times))
+    out = tmp_path / "clean.mrc"
+    code, stdout, _ = run(capsys, "reconstruct", sim / "tilts.mrc", "-o", out, "--method", "inr", "--dynamic", "spacetime",
+                          "--steps", "4", "--times", tmp_path / "times.txt", "--at-times", "0,15,30", "--quiet")
+    assert code == 0, stdout
+    assert io.read_volume(out).shape == (16, 16, 16)
+    record = json.loads((tmp_path / "clean.json").read_text())["parameters"]
+    np.testing.assert_allclose(record["times"], times)
+    assert record["config"]["dynamic"] == "spacetime" and record["times_from"].endswith("times.txt")
+    import h5py
+    with h5py.File(tmp_path / "clean_times.h5") as f:
+        assert f["volume"].shape == f["contamination"].shape == (3, 16, 16, 16)
+        assert [d.label for d in f["volume"].dims] == ["t", "z", "y", "x"]
+        np.testing.assert_allclose(f["volume"].dims[0][0][:], [0, 15, 30])
+        np.testing.assert_allclose(f["volume"][0], io.read_volume(tmp_path / "clean_t0.mrc").data)
+        np.testing.assert_allclose(f["contamination"][0], 0, atol=1e-6)  # at the first view's time
+    assert (tmp_path / "clean_t2.mrc").is_file() and (tmp_path / "clean_times.png").stat().st_size > 1000
 
 
 def test_reconstruct_writes_volume_and_run_record(simdir, tmp_path, capsys):

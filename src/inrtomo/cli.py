@@ -171,8 +171,8 @@ def _reconstruction_options(command):
 @click.option("--resume", is_flag=True, help="INR: continue from the checkpoint in --checkpoint DIR.")
 @click.option("--config", "config_file", type=file_arg, default=None,
               help="INR settings from a TOML file (keys as in inrtomo.recon.inr.INRConfig); flags given override it.")
-@click.option("--dynamic", type=click.Choice(DYNAMIC_MODELS), default=None, is_flag=False, flag_value="decomposed",
-              help="INR for a sample that changes during acquisition (e.g. growing contamination): decomposed (static + growing contamination; the default when given alone) or spacetime (one network over x, y, z, t). OUTPUT is the clean sample at the first view's time.")
+@click.option("--dynamic", type=click.Choice(DYNAMIC_MODELS), default=None, is_flag=False, flag_value="spacetime",
+              help="INR for a sample that changes during acquisition (e.g. growing contamination): spacetime (one network over x, y, z, t; the default when given alone, it measured best) or decomposed (static field + growing contamination). OUTPUT is the clean sample at the earliest view's time.")
 @click.option("--times", "times_file", type=file_arg, default=None,
               help="--dynamic: acquisition time of each view in file order (CSV with a time column, or one number per line) [default: the angle file's time column, else file order].")
 @click.option("--at-times", default=None, metavar="T1,T2,…",

@@ -49,7 +49,7 @@ class Decomposed(_SpaceTimeField):
     construction. ``monotone``: ramps ``bₖ(t) = clamp(K t − k, 0, 1)`` (contamination only
     grows); otherwise hats of width 1/K centred at ``(k + 1)/K``."""
 
-    def __init__(self, static: nn.Module, shape, basis: int = 8, monotone: bool = True, scale: float = 1.0,
+    def __init__(self, static: nn.Module, shape, basis: int = 3, monotone: bool = True, scale: float = 1.0,
                  generator: torch.Generator | None = None):
         super().__init__()
         self.static = static

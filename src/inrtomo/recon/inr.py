@@ -89,10 +89,11 @@ class INRConfig:
     """Space-time model for samples that change during acquisition (seed 001): spacetime
     (one network over x, y, z, t) or decomposed (static field plus growing contamination,
     :class:`inrtomo.fields.Decomposed`); "" for a static sample."""
-    dynamic_weight: float = 0.01
+    dynamic_weight: float = 0.1
     """Weight of the L1 penalty on the contamination (mean |volume at t − clean| at random
     points and times, in units of the field's density scale), which keeps it from taking
-    over the static sample."""
+    over the static sample; 0.1 beat 0 and 0.01 for both models (benchmarks/RESULTS.md,
+    "Dynamic samples")."""
     monotone: bool = True
     """Decomposed model: contamination only grows with time."""
     compile: bool = False
@@ -425,6 +426,9 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
                "losses": result.losses, "heldout_losses": result.heldout}
     if config.align_groups:
         summary["poses"] = result.poses
+    if config.dynamic:
+        summary["times"] = np.asarray(series.times, dtype=np.float64).tolist()
+        summary["times_from"] = series.metadata.get("times_from", "the tilt series")
     if len(at_times):
         times = np.asarray(series.times, dtype=np.float64)
         span = float(times.max() - times.min()) or 1.0
