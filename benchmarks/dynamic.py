@@ -2,7 +2,7 @@
 grows during acquisition each method leaves in the clean volume.
 
     .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 300] [--cases 0 1 …]
-        [--weights 0.01 …] [--threads 2]
+        [--weights 0.01 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048] [--threads 2]
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
 ones (±60° at 3°, 5000 e/Å², optionally 1 px shifts given to every method as known
@@ -41,13 +41,6 @@ CASES = [
 ]
 
 
-def contamination_left(clean: np.ndarray, truth: np.ndarray, grown: np.ndarray) -> float:
-    """Positive excess of ``clean`` over ``truth`` where the contamination ``grown`` lies,
-    as a fraction of the contamination's mass."""
-    where = grown > 0.05 * grown.max()
-    return float(np.clip(clean - truth, 0, None)[where].sum() / grown.sum())
-
-
 def run_case(args, label, model, acq) -> list[dict]:
     phantom = contaminate(make_phantom("nanoparticles", args.size, seed=1), args.size, model)
     sim = simulate(phantom, args.size, acq, seed=1)
@@ -60,7 +53,7 @@ def run_case(args, label, model, acq) -> list[dict]:
 
     def score(method, clean, seconds, contamination=None):
         row = dict(case=label, model=model, method=method, ssim=metrics.ssim(clean, truth),
-                   left=contamination_left(clean, truth, grown), seconds=seconds,
+                   left=metrics.contamination_left(clean, truth, grown), seconds=seconds,
                    d_err=float(np.linalg.norm(contamination - grown) / np.linalg.norm(grown))
                    if contamination is not None else float("nan"))
         rows.append(row)
@@ -70,19 +63,24 @@ def run_case(args, label, model, acq) -> list[dict]:
     start = time.perf_counter()
     volume = sirt(Projector(shape, sim.poses, images.shape[1:]), images, 100, quiet=True).volume.numpy()
     score("SIRT", volume, time.perf_counter() - start)
-    runs = [("static INR (hashgrid)", "", "hashgrid", 0.0), ("static INR (positional)", "", "positional", 0.0)]
-    runs += [(f"{name} (λ={w:g})", name, "positional", w) for name in ("spacetime", "decomposed") for w in args.weights]
-    for method, dynamic, field, weight in runs:
-        config = INRConfig(steps=args.steps, field=field, dynamic=dynamic, dynamic_weight=weight)
-        start = time.perf_counter()
-        result = train_inr(images, sim.poses, shape, config, times=sim.series.times, quiet=True)
-        seconds = time.perf_counter() - start
-        if dynamic:
-            clean = sample_grid(result.field.clean, shape)
-            contamination = sample_grid(result.field.at(1.0, "contamination"), shape)
-            score(method, clean, seconds, contamination)
-        else:
-            score(method, sample_grid(result.field, shape), seconds)
+    runs = [("static INR (hashgrid)", "", "hashgrid", None, None), ("static INR (positional)", "", "positional", None, None)]
+    runs += [(name, name, "positional", w, s) for name in ("spacetime", "decomposed")
+             for w in args.weights or [None] for s in args.starts or [None]]
+    for name, dynamic, field, weight, begin in runs:
+        for seed in args.seeds:
+            config = INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
+                               dynamic_weight=weight, dynamic_start=begin)
+            method = f"{name} (λ={config.dynamic_weight:g}, start {config.dynamic_start})" if dynamic else name
+            start = time.perf_counter()
+            result = train_inr(images, sim.poses, shape, config, times=sim.series.times, quiet=True)
+            seconds = time.perf_counter() - start
+            method += f", seed {seed}" if len(args.seeds) > 1 else ""
+            if dynamic:
+                clean = sample_grid(result.field.clean, shape)
+                contamination = sample_grid(result.field.at(1.0, "contamination"), shape)
+                score(method, clean, seconds, contamination)
+            else:
+                score(method, sample_grid(result.field, shape), seconds)
     return rows
 
 
@@ -91,8 +89,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--cases", type=int, nargs="*", default=None, help="Indices into CASES (default: all).")
-    parser.add_argument("--weights", type=float, nargs="*", default=[INRConfig.dynamic_weight],
-                        help="Contamination penalty weights to try for the space-time models.")
+    parser.add_argument("--weights", type=float, nargs="*", default=None,
+                        help="Contamination penalty weights to try for the space-time models (default: each model's own).")
+    parser.add_argument("--starts", type=int, nargs="*", default=None,
+                        help="Static warm-up steps to try for the space-time models (default: each model's own).")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="INR seeds (every method runs with each).")
+    parser.add_argument("--rays", type=int, default=INRConfig.rays_per_step, help="Rays per INR step.")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default).")
     args = parser.parse_args()
     if args.threads:

@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=INRConfig.steps)
     parser.add_argument("--lr", type=float, default=INRConfig.learning_rate, help="0: the field's own")
     parser.add_argument("--loss", default=INRConfig.loss)
-    parser.add_argument("--field", default=INRConfig.field)
+    parser.add_argument("--field", default=INRConfig().field)
     parser.add_argument("--fourier-sigma", type=float, default=INRConfig.fourier_sigma)
     parser.add_argument("--tv", type=float, default=INRConfig.tv_weight)
     parser.add_argument("--track", type=int, default=0, help="ssim every K steps; 0: off")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from inrtomo import InputError
+from inrtomo import InputError, metrics
 from inrtomo.fields import make_spacetime_field
 from inrtomo.recon.inr import INRConfig, sample_grid, scaled_times, train_inr
 from inrtomo.simulate import Acquisition, contaminate, make_phantom, simulate
@@ -11,8 +11,8 @@ from inrtomo.simulate import Acquisition, contaminate, make_phantom, simulate
 @pytest.mark.parametrize("monotone", [True, False])
 def test_decomposed_contamination_is_zero_at_t0_and_never_negative(monotone):
     model = make_spacetime_field("decomposed", "hashgrid", (16, 16, 16), scale=0.1, monotone=monotone)
-    with torch.no_grad():  # make the amplitudes large and varied, as after training
-        model.amplitudes.mlp[-1].bias.uniform_(-1.0, 2.0)
+    with torch.no_grad():  # make the amplitudes large, the first the largest, as after training
+        model.amplitudes.mlp[-1].bias.copy_(torch.tensor([2.0, -1.0, 0.5]))
     points = (torch.rand(500, 3, generator=torch.Generator().manual_seed(0)) - 0.5) * 16
     times = torch.linspace(0, 1, 11)
     d = torch.stack([model.contamination(points, t) for t in times]).detach()
@@ -60,36 +60,41 @@ def test_contamination_grows_from_nothing_on_the_particles(model):
         contaminate(clean, 32, "rain")
 
 
+SIZE = (32, 32, 32)
+
+
 @pytest.fixture(scope="module")
 def contaminated():
-    phantom = contaminate(make_phantom("nanoparticles", 24, seed=1), 24, "sweep")
-    sim = simulate(phantom, 24, Acquisition(tilt_range=(-60, 60), tilt_step=4, fluence=5000.0, supersample=1), seed=1)
-    return sim
+    """32³ nanoparticles whose contamination sweeps in from −x, ±60° at 3°, 5000 e/Å²; the
+    truth and what has grown by the last view."""
+    phantom = contaminate(make_phantom("nanoparticles", 32, seed=1), 32, "sweep")
+    sim = simulate(phantom, 32, Acquisition(tilt_range=(-60, 60), tilt_step=3, fluence=5000.0), seed=1)
+    return sim, phantom.voxelize(SIZE, t=float(sim.series.times.max())) - sim.truth.data
 
 
-def _clean_error(sim, dynamic: str, seed: int) -> float:
-    config = INRConfig(steps=120, rays_per_step=1024, dynamic=dynamic, seed=seed)
-    result = train_inr(torch.from_numpy(sim.series.images), sim.poses, (24,) * 3, config, times=sim.series.times,
-                       quiet=True)
-    clean = sample_grid(result.field.clean if dynamic else result.field, (24,) * 3)
-    return float(np.linalg.norm(clean - sim.truth.data) / np.linalg.norm(sim.truth.data))
+def _fit(sim, dynamic: str, seed: int):
+    config = INRConfig(steps=200, rays_per_step=1024, field="positional", dynamic=dynamic, seed=seed)
+    return train_inr(torch.from_numpy(sim.series.images), sim.poses, SIZE, config, times=sim.series.times,
+                     quiet=True).field
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_space_time_clean_volume_is_closer_to_the_truth_than_the_static_inr(contaminated, seed):
-    """24³ nanoparticles with a sweeping contamination layer, ±60° at 4°: the space-time
-    model's clean volume is nearer the uncontaminated truth than the static INR, which
-    smears the contamination of every view into its volume."""
-    static, dynamic = _clean_error(contaminated, "", seed), _clean_error(contaminated, "spacetime", seed)
-    assert dynamic < 0.9 * static
+@pytest.mark.parametrize("dynamic, seed", [("spacetime", 0), ("spacetime", 1), ("decomposed", 0)])
+def test_the_clean_volume_keeps_less_contamination_than_a_static_inr(contaminated, dynamic, seed):
+    """A static INR (the same positional network) keeps about 60 % of the contamination
+    in its volume; the space-time models' clean volumes keep less and are no worse (ssim).
+    Measured: kept 0.58 / 0.67 static, 0.43 / 0.35 spacetime, 0.43 decomposed (seeds 0 / 1)."""
+    sim, grown = contaminated
+    static = sample_grid(_fit(sim, "", seed), SIZE)
+    clean = sample_grid(_fit(sim, dynamic, seed).clean, SIZE)
+    kept_static = metrics.contamination_left(static, sim.truth.data, grown)
+    assert kept_static > 0.4
+    assert metrics.contamination_left(clean, sim.truth.data, grown) < 0.85 * kept_static
+    assert metrics.ssim(clean, sim.truth.data) > metrics.ssim(static, sim.truth.data) - 0.01
 
 
-def test_a_static_sample_fitted_with_the_dynamic_model_leaves_little_contamination():
-    sim = simulate(make_phantom("nanoparticles", 24, seed=1), 24,
-                   Acquisition(tilt_range=(-60, 60), tilt_step=4, fluence=5000.0, supersample=1), seed=1)
-    config = INRConfig(steps=120, rays_per_step=1024, dynamic="decomposed")
-    result = train_inr(torch.from_numpy(sim.series.images), sim.poses, (24,) * 3, config, times=sim.series.times,
-                       quiet=True)
-    grown = sample_grid(result.field.at(1.0, "contamination"), (24,) * 3)
-    assert grown.min() >= 0
-    assert grown.sum() < 0.05 * sim.truth.data.sum()
+def test_a_static_sample_fitted_with_the_space_time_model_leaves_little_contamination():
+    """Measured: |D(·, 1)| is 8 % of the sample's mass (5.8 % positive, 2.5 % negative)."""
+    sim = simulate(make_phantom("nanoparticles", 32, seed=1), 32,
+                   Acquisition(tilt_range=(-60, 60), tilt_step=3, fluence=5000.0), seed=1)
+    grown = sample_grid(_fit(sim, "spacetime", 0).at(1.0, "contamination"), SIZE)
+    assert np.abs(grown).sum() < 0.12 * sim.truth.data.sum()

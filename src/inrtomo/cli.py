@@ -144,7 +144,7 @@ def _reconstruction_options(command):
         click.option("--tol", type=click.FloatRange(0), default=1e-4, show_default=True, help="SIRT stops once an iteration lowers the relative residual by less than this fraction of it; 0 runs every iteration."),
         click.option("--no-positivity", is_flag=True, help="Let SIRT keep negative voxels."),
         click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
-        click.option("--field", type=click.Choice(FIELDS), default=INRConfig.field, show_default=True, help="INR network."),
+        click.option("--field", type=click.Choice(FIELDS), default=None, help="INR network [default: hashgrid; positional with --dynamic]."),
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss (poisson: for counting data)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
@@ -172,7 +172,7 @@ def _reconstruction_options(command):
 @click.option("--config", "config_file", type=file_arg, default=None,
               help="INR settings from a TOML file (keys as in inrtomo.recon.inr.INRConfig); flags given override it.")
 @click.option("--dynamic", type=click.Choice(DYNAMIC_MODELS), default=None, is_flag=False, flag_value="spacetime",
-              help="INR for a sample that changes during acquisition (e.g. growing contamination): spacetime (one network over x, y, z, t; the default when given alone, it measured best) or decomposed (static field + growing contamination). OUTPUT is the clean sample at the earliest view's time.")
+              help="INR for a sample that changes during acquisition (e.g. growing contamination): spacetime (one network over x, y, z, t, as in seed 001; the default when given alone) or decomposed (static field + growing contamination). OUTPUT is the clean sample at the earliest view's time.")
 @click.option("--times", "times_file", type=file_arg, default=None,
               help="--dynamic: acquisition time of each view in file order (CSV with a time column, or one number per line) [default: the angle file's time column, else file order].")
 @click.option("--at-times", default=None, metavar="T1,T2,…",
@@ -194,9 +194,9 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
     if config_file is not None:
         given = click.get_current_context().get_parameter_source
         flags = {name: options[name] for name in INR_FLAGS if given(name) == click.core.ParameterSource.COMMANDLINE}
-        options["config"] = INRConfig.from_toml(config_file, **flags)
-    if dynamic:
-        options["config"] = replace(options.get("config") or _inr_config(**options), dynamic=dynamic)
+        options["config"] = INRConfig.from_toml(config_file, **flags, **({"dynamic": dynamic} if dynamic else {}))
+    elif dynamic:
+        options["config"] = _inr_config(**options, dynamic=dynamic)
     series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
     if times_file is not None:
         series = replace(series, times=io.angles.read_times(times_file, series.n_views),
@@ -223,10 +223,10 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
 INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed", "align", "precision", "compile")  # command-line options that are INRConfig settings
 
 
-def _inr_config(*, field, steps, loss, tv_weight, seed, align, precision, compile, **_) -> INRConfig:
+def _inr_config(*, field, steps, loss, tv_weight, seed, align, precision, compile, dynamic="", **_) -> INRConfig:
     """The INR settings of the command line's options."""
-    return INRConfig(field=field, steps=steps, loss=loss, tv_weight=tv_weight, seed=seed, align=align,
-                     precision=precision, compile=compile)
+    return INRConfig(field=field or "", steps=steps, loss=loss, tv_weight=tv_weight, seed=seed, align=align,
+                     precision=precision, compile=compile, dynamic=dynamic)
 
 
 def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, upsample, shape, device, quiet,

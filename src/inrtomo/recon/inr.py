@@ -30,6 +30,11 @@ from ..render import integrate
 
 LOSSES = ("smooth-l1", "mse", "poisson")
 PRECISIONS = ("float32", "bfloat16")
+DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
+                    "decomposed": {"dynamic_weight": 0.001, "dynamic_start": 60}}
+"""Per space-time model: contamination penalty and static warm-up, chosen by measurement
+(docs/dynamic.md). The decomposition needs its static part formed first and only a weak
+penalty; the 4-D network has no static part and needs a stronger penalty instead."""
 POSE_RATES = {"axis": 0.2, "rotation": 0.02, "tilt": 0.02, "shift": 0.05, "out_of_plane": 0.02}
 """Default Adam step of each pose group (:data:`inrtomo.geometry.POSE_GROUPS`), in degrees
 or pixels per step."""
@@ -39,8 +44,9 @@ or pixels per step."""
 class INRConfig:
     """Settings of an INR reconstruction."""
 
-    field: str = "hashgrid"
-    """Network: hashgrid, fourier, positional or siren."""
+    field: str = ""
+    """Network: hashgrid, fourier, positional or siren; "": hashgrid, or positional for the
+    static part of a ``decomposed`` dynamic model (docs/dynamic.md)."""
     steps: int = 200
     """Most optimisation steps."""
     rays_per_step: int = 2048
@@ -89,20 +95,27 @@ class INRConfig:
     """Space-time model for samples that change during acquisition (seed 001): spacetime
     (one network over x, y, z, t) or decomposed (static field plus growing contamination,
     :class:`inrtomo.fields.Decomposed`); "" for a static sample."""
-    dynamic_weight: float = 0.1
+    dynamic_weight: float | None = None
     """Weight of the L1 penalty on the contamination (mean |volume at t − clean| at random
-    points and times, in units of the field's density scale), which keeps it from taking
-    over the static sample; 0.1 beat 0 and 0.01 for both models (benchmarks/RESULTS.md,
-    "Dynamic samples")."""
+    points and times, in units of the field's density scale); None: the model's own
+    (:data:`DYNAMIC_DEFAULTS`)."""
     monotone: bool = True
     """Decomposed model: contamination only grows with time."""
+    dynamic_start: int | None = None
+    """Steps during which every view is fitted at t = 0 (a static fit) before time enters;
+    None: the model's own (:data:`DYNAMIC_DEFAULTS`)."""
     compile: bool = False
     """Compile the field with ``torch.compile`` (tens of seconds up front; needs a C compiler
     on the CPU, where it does not pay off: benchmarks/field_speed.py)."""
 
     def __post_init__(self):
+        self.field = self.field or ("positional" if self.dynamic else "hashgrid")
         if not self.learning_rate and self.field in LEARNING_RATES:
             self.learning_rate = LEARNING_RATES[self.field]
+        own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_start": 0})
+        for name, value in own.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
     @classmethod
     def from_toml(cls, path, **overrides) -> INRConfig:
@@ -153,8 +166,8 @@ class INRConfig:
             raise InputError("align start, warm-up and pose weight must not be negative")
         if self.dynamic and self.dynamic not in DYNAMIC_MODELS:
             raise InputError(f"unknown dynamic model {self.dynamic!r}; choose from {', '.join(DYNAMIC_MODELS)}")
-        if self.dynamic_weight < 0:
-            raise InputError("the contamination penalty weight must not be negative")
+        if self.dynamic_weight < 0 or self.dynamic_start < 0:
+            raise InputError("the contamination penalty weight and the dynamic start must not be negative")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if not (self.learning_rate > 0 and self.fourier_sigma > 0):
@@ -278,10 +291,10 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
                 return model(points, torch.zeros((), device=device) if t is None else t).float()
             return model(points).float()
 
-    def predict(index: torch.Tensor, stratified: bool) -> torch.Tensor:
+    def predict(index: torch.Tensor, stratified: bool, timed: bool = True) -> torch.Tensor:
         view, pixel = index // (ny * nx), index % (ny * nx)
         origins, directions = pose.rays(view, uu[pixel], vv[pixel])
-        t = view_times[view][:, None]  # (rays, 1): one time for every sample of a ray
+        t = view_times[view][:, None] * timed  # (rays, 1): one time for every sample of a ray
         values = integrate(lambda points: field(points, t), origins, directions, shape, samples,
                            stratified=stratified, generator=jitter)
         return values / unit
@@ -334,7 +347,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         for name in groups:  # pose gradients only once the poses move
             pose.groups()[name].requires_grad_(step >= config.align_start)
         batch = train[torch.randint(train.numel(), (config.rays_per_step,), generator=generator).to(device)]
-        loss = _loss(config.loss, predict(batch, True), target[batch])
+        loss = _loss(config.loss, predict(batch, True, step >= config.dynamic_start), target[batch])
         if config.tv_weight:
             tv = _total_variation(field, shape, config.rays_per_step, generator, device) / density
             loss = loss + config.tv_weight * tv
