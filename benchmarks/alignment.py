@@ -2,7 +2,7 @@
 pose refinement recovers a known tilt-axis error, shifts and tilt-angle jitter, and what
 that is worth in the reconstruction.
 
-    .venv/bin/python benchmarks/alignment.py [--size 64] [--steps 200] [--align axis,shift]
+    .venv/bin/python benchmarks/alignment.py [--size 64] [--steps 200] [--align shift]
         [--cases 0 1 …] [--csv ROWS.csv]
 
 Simulated series at ±60° in 3° steps, 5000 e/Å², pixels integrated over 3 × 3 rays (the
@@ -107,7 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=INRConfig.steps)
-    parser.add_argument("--align", default="axis,shift", help="Pose groups to learn (tilt is added for jitter).")
+    parser.add_argument("--align", default="shift", help="Pose groups to learn (tilt is added for jitter).")
     parser.add_argument("--cases", type=int, nargs="*", default=None, help="Indices into CASES (default: all).")
     parser.add_argument("--csv", type=Path, default=None, help="Append each row to this CSV as it is measured.")
     args = parser.parse_args()

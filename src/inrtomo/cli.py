@@ -271,8 +271,8 @@ def _write_time_stack(output: Path, stack: dict, voxel_size: float) -> None:
 @click.option("--pixel-size", type=float, default=None, help="Å; overrides the file's value.")
 @click.option("--tilt-axis-angle", type=float, default=None, help="Known tilt-axis angle in degrees: not estimated, only refined by --refine.")
 @click.option("--search", type=click.FloatRange(0, 45), default=10.0, show_default=True, help="Degrees either side of the file's tilt-axis angle to search.")
-@click.option("--refine", default="axis,shift", show_default=True, metavar="GROUPS",
-              help="Pose groups the INR refines after the coarse step (as reconstruct --align); 'none' for coarse alignment only.")
+@click.option("--refine", default="shift", show_default=True, metavar="GROUPS",
+              help="Pose groups the INR refines after the coarse step (as reconstruct --align; axis,shift also moves the tilt axis, which the coarse step finds within about 0.1°); 'none' for coarse alignment only.")
 @click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR steps of the refinement.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the INR.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:K.")
