@@ -98,3 +98,14 @@ def test_a_static_sample_fitted_with_the_space_time_model_leaves_little_contamin
                    Acquisition(tilt_range=(-60, 60), tilt_step=3, fluence=5000.0), seed=1)
     grown = sample_grid(_fit(sim, "spacetime", 0).at(1.0, "contamination"), SIZE)
     assert np.abs(grown).sum() < 0.12 * sim.truth.data.sum()
+
+
+def test_each_model_brings_its_own_settings_unless_given():
+    assert (INRConfig().field, INRConfig().dynamic_weight, INRConfig().dynamic_start) == ("hashgrid", 0.0, 0)
+    decomposed = INRConfig(dynamic="decomposed")
+    assert (decomposed.field, decomposed.dynamic_weight, decomposed.dynamic_start) == ("positional", 0.001, 60)
+    assert INRConfig(dynamic="spacetime").dynamic_weight == 0.1
+    chosen = INRConfig(dynamic="decomposed", field="hashgrid", dynamic_weight=0.0, dynamic_start=0)
+    assert (chosen.field, chosen.dynamic_weight, chosen.dynamic_start) == ("hashgrid", 0.0, 0)
+    with pytest.raises(InputError, match="must not be negative"):
+        INRConfig(dynamic="spacetime", dynamic_start=-1).validate()
