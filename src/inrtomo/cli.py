@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from . import figures, io, metrics
+from . import distributed, figures, io, metrics
 from .acquisition import SCHEMES, describe_scheme
 from .align import align_series, aligned_stack
 from .device import select_device
@@ -35,8 +35,12 @@ file_arg = click.Path(dir_okay=False, path_type=Path)
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks.")
 @click.version_option(package_name="inrtomo")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Electron tomography with self-supervised implicit neural representations."""
+    if distributed.launched() and ctx.invoked_subcommand != "reconstruct":
+        raise InputError(f"torchrun with several processes runs 'inrtomo reconstruct --method inr' only, "
+                         f"not {ctx.invoked_subcommand}; run it as one process")
 
 
 @cli.command()
@@ -167,7 +171,9 @@ def _reconstruction_options(command):
 @click.option("-o", "--output", type=file_arg, required=True, help="Volume file (.mrc, .tif, .h5, .npy); OUTPUT.json is written beside it.")
 @click.option("--pixel-size", type=float, default=None, help="Å; overrides the file's value.")
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="INR: save the training state in this folder every 2 minutes and at the end.")
+              help="INR: save the training state in this folder every --checkpoint-every seconds and at the end.")
+@click.option("--checkpoint-every", type=click.FloatRange(0), default=120.0, show_default=True, metavar="SECONDS",
+              help="INR: seconds between checkpoints.")
 @click.option("--resume", is_flag=True, help="INR: continue from the checkpoint in --checkpoint DIR.")
 @click.option("--config", "config_file", type=file_arg, default=None,
               help="INR settings from a TOML file (keys as in inrtomo.recon.inr.INRConfig); flags given override it.")
@@ -179,15 +185,18 @@ def _reconstruction_options(command):
               help="--dynamic: also write the volume and the contamination at these times (the series' time unit) to OUTPUT_times.h5, OUTPUT_tK.mrc and OUTPUT_times.png.")
 @_reconstruction_options
 def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, quiet, checkpoint,
-                    resume, config_file, dynamic, times_file, at_times, **options) -> None:
+                    checkpoint_every, resume, config_file, dynamic, times_file, at_times, **options) -> None:
     """Reconstruct a tilt series with SIRT, WBP or an INR; writes OUTPUT and OUTPUT.json
-    (run record)."""
+    (run record). The INR runs on several processes or GPUs when launched with torchrun
+    (docs/distributed.md)."""
     io.check_volume_path(output)
     record_path = output.with_suffix(".json")
     if output.resolve() in (tilts.resolve(), record_path.resolve()):
         raise InputError(f"the output {output} would overwrite an input or its own run record; choose another name")
     if (checkpoint or resume or config_file or options["align"] or dynamic) and options["method"] != "inr":
         raise InputError("--checkpoint, --resume, --config, --align and --dynamic apply to --method inr only")
+    if distributed.launched() and options["method"] != "inr":
+        raise InputError(f"torchrun with several processes runs --method inr only; run {options['method']} as one process")
     if (times_file or at_times) and not dynamic:
         raise InputError("--times and --at-times apply to --dynamic only")
     chosen_times = _time_list(at_times)
@@ -202,22 +211,29 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
         series = replace(series, times=io.angles.read_times(times_file, series.n_views),
                          metadata={**series.metadata, "times_from": str(times_file)})
     start = time.perf_counter()
-    volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint, resume=resume,
-                                   at_times=chosen_times, **options)
+    with distributed.process_group(select_device(options.pop("device"))) as (ranks, device):
+        volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint,
+                                       checkpoint_every=checkpoint_every, resume=resume, at_times=chosen_times,
+                                       output=output, device=device, **options)
+    if not ranks.main:
+        return
     poses = summary.pop("poses", poses)  # refined by --align
     stack = summary.pop("time_stack", None)
     wall = time.perf_counter() - start
-    io.write_volume(output, volume)
+    voxel = series.pixel_size / options["upsample"] if volume is None else volume.voxel_size
+    if volume is not None:  # the INR has written its own, slab by slab
+        io.write_volume(output, volume)
     if stack is not None:
-        _write_time_stack(output, stack, volume.voxel_size)
+        _write_time_stack(output, stack, voxel)
     write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary,
                  wall_time_s=wall, seed=summary.get("config", {}).get("seed", options["seed"]),
                  poses=io.angles.pose_columns(poses))
     method = options["method"]
     done = {"sirt": lambda: f"{summary['iterations']} iterations, residual {summary['relative_residual']:.4g}, ",
             "inr": lambda: f"{summary['steps']} steps, loss {summary['final_loss']:.4g}, "}.get(method, lambda: "")()
-    click.echo(f"wrote {output} ({' × '.join(map(str, volume.shape))} voxels of {volume.voxel_size:g} Å; "
-               f"{method}, {done}{wall:.1f} s on {summary['device']}) and {record_path}")
+    processes = f" × {ranks.world} processes" if ranks.world > 1 else ""
+    click.echo(f"wrote {output} ({' × '.join(map(str, summary['shape']))} voxels of {voxel:g} Å; "
+               f"{method}, {done}{wall:.1f} s on {summary['device']}{processes}) and {record_path}")
 
 
 INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed", "align", "precision", "compile")  # command-line options that are INRConfig settings
@@ -230,14 +246,15 @@ def _inr_config(*, field, steps, loss, tv_weight, seed, align, precision, compil
 
 
 def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, upsample, shape, device, quiet,
-                 checkpoint=None, resume=False, config=None, at_times=(), **inr_options):
-    """Run the chosen method with the command line's options (or a ready INR ``config``);
-    ``(Volume, summary)``."""
-    device = select_device(device)
+                 checkpoint=None, checkpoint_every=120.0, resume=False, config=None, at_times=(), output=None,
+                 **inr_options):
+    """Run the chosen method with the command line's options (or a ready INR ``config``) on
+    ``device`` (a torch device); ``(Volume, summary)``, or ``(None, summary)`` where the INR
+    wrote ``output`` itself."""
     if method == "inr":
         return reconstruct_inr(series, poses, shape=shape or None, config=config or _inr_config(**inr_options),
                                upsample=upsample, device=device, quiet=quiet, checkpoint_dir=checkpoint,
-                               resume=resume, at_times=at_times)
+                               checkpoint_every=checkpoint_every, resume=resume, at_times=at_times, output=output)
     return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,
                        tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
 
@@ -331,8 +348,9 @@ def evaluate(path: Path, truth: Path | None, holdout: int | None, as_json: bool,
         series, poses = _read_series_and_poses(path, angles, poses_file, tilt_axis_angle)
         train, held = metrics.holdout_split(series.n_views, holdout)
         options["upsample"] = 1  # the reprojection needs the grid of the detector's pixels
+        options["device"] = device = select_device(options["device"])
         volume, _ = _reconstruct(series.subset(train), poses.subset(train), quiet=quiet, **options)
-        predicted = reproject(volume, poses.subset(held), series.shape[1:], select_device(options["device"])).numpy()
+        predicted = reproject(volume, poses.subset(held), series.shape[1:], device).numpy()
         scores = {"heldout_nrmse": metrics.heldout_error(predicted, series.images[held]),
                    "heldout_views": float(held.size), "training_views": float(train.size)}
     if as_json:
@@ -400,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("inrtomo: aborted", err=True)
         return 130
+    except distributed.DistributedError as exc:
+        if debug:
+            raise
+        click.echo(f"inrtomo: error: {exc}", err=True)
+        return 1
     except (click.ClickException, InputError) as exc:
         if debug:
             raise

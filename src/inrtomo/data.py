@@ -54,11 +54,10 @@ class TiltSeries:
         self.images = np.ascontiguousarray(images, dtype=np.float32)
         n = self.images.shape[0]
 
-        finite = np.isfinite(self.images)
-        if not finite.all():
-            bad = np.flatnonzero(~finite.reshape(n, -1).all(axis=1))
+        nonfinite = np.array([np.size(view) - np.count_nonzero(np.isfinite(view)) for view in self.images])
+        if nonfinite.any():  # checked view by view: a memory-mapped stack is not copied
             raise InputError(
-                f"{int((~finite).sum())} NaN/inf pixels in view(s) {_list(bad)}; "
+                f"{int(nonfinite.sum())} NaN/inf pixels in view(s) {_list(np.flatnonzero(nonfinite))}; "
                 "remove those views or fix the data"
             )
         flat = self.images.reshape(n, -1)

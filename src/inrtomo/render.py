@@ -39,28 +39,26 @@ def integrate(
     directions: torch.Tensor,
     shape: tuple[int, int, int],
     n_samples: int,
-    stratified: bool = False,
-    generator: torch.Generator | None = None,
+    offsets: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Integrate ``field`` along rays through the box of a ``(nz, ny, nx)`` volume.
 
     Each ray's chord through the box is cut into ``n_samples`` equal intervals and the
-    field is sampled once in each: at the midpoint (evaluation) or, with ``stratified``, at a
-    uniformly random point (training; ``generator`` seeds it). Differentiable with respect
-    to the field and to the rays.
+    field is sampled once in each: at the midpoint (evaluation) or at ``offsets`` within
+    it (training's stratified sampling: uniform random offsets drawn by the caller).
+    Differentiable with respect to the field and to the rays.
 
     Args:
         origins, directions: ``(..., 3)`` rays in voxels; unit directions.
+        offsets: ``(..., n_samples)`` positions in [0, 1) of the samples within their
+            intervals; default 0.5 (midpoints).
 
     Returns:
         ``(...)`` line integrals; 0 for rays that miss the box.
     """
     t_near, t_far = box_intervals(origins, directions, shape)
     length = (t_far - t_near).clamp(min=0)
-    if stratified:
-        offsets = torch.rand((*length.shape, n_samples), dtype=origins.dtype, device=origins.device,
-                             generator=generator)
-    else:
+    if offsets is None:
         offsets = torch.full((n_samples,), 0.5, dtype=origins.dtype, device=origins.device)
     steps = torch.arange(n_samples, dtype=origins.dtype, device=origins.device)
     t = t_near[..., None] + (steps + offsets) * (length / n_samples)[..., None]  # (..., N)

@@ -2,7 +2,11 @@
 when the extension is unknown. Each family lives in its own module."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 from ..data import TiltSeries, Volume
 from ..errors import InputError, MissingAnglesError
@@ -103,6 +107,22 @@ def write_volume(path, volume: Volume) -> None:
     check_volume_path(path)
     _BY_SUFFIX[Path(path).suffix.lower()].write(path, volume.data, volume.voxel_size)
 
+
+@contextlib.contextmanager
+def volume_writer(path, shape, voxel_size: float) -> Iterator:
+    """Write a float32 volume of ``shape`` ``(z, y, x)`` by z-slabs (``out[z0:z1] = slab``
+    on the yielded object), atomically: streamed to disk for MRC, so memory does not grow
+    with the volume; gathered in memory and written at the end for the other formats."""
+    check_volume_path(path)
+    if Path(path).suffix.lower() in mrc.SUFFIXES:
+        with mrc.streamed(path, shape, voxel_size) as writer:
+            yield writer
+        return
+    data = np.empty(shape, dtype=np.float32)
+    yield data
+    write_volume(path, Volume(data, voxel_size))
+
+
 def write_tilt_series(path, series: TiltSeries) -> Path:
     """Write the stack as an MRC image stack and its angles as ``NAME.rawtlt`` beside it.
 
@@ -117,5 +137,5 @@ def write_tilt_series(path, series: TiltSeries) -> Path:
 __all__ = [
     "MissingAnglesError",
     "Contents", "atomic_output", "read_contents", "read_tilt_series", "read_volume",
-    "check_volume_path", "write_volume", "write_tilt_series", "read_table", "write_angles",
+    "check_volume_path", "write_volume", "volume_writer", "write_tilt_series", "read_table", "write_angles",
 ]

@@ -5,10 +5,16 @@ size and per-view tilt angles are taken from an FEI extended header when present
 MRC2014 ``FEI1``/``FEI2`` types (via mrcfile), or the older 128-byte-per-view FEI layout
 (``a_tilt, b_tilt, x/y/z_stage, x/y_shift, defocus, exp_time, mean_int, tilt_axis,
 pixel_size, magnification``, float32, pixel size in metres).
+
+Data are memory-mapped when read (a float32 stack is used in place, never copied whole)
+and volumes can be written slab by slab (:func:`streamed`), so neither needs to fit in
+memory twice.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 
 import mrcfile
 import numpy as np
@@ -27,13 +33,13 @@ def read(path) -> Contents:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            mrc = mrcfile.open(path, mode="r", permissive=True)
+            mrc = mrcfile.mmap(path, mode="r", permissive=True)
         except (ValueError, OSError) as exc:
             raise InputError(f"{path} is not a readable MRC file: {exc}") from None
     with mrc:
         if mrc.data is None:
             raise InputError(f"{path}: the MRC header is too damaged to read the data")
-        data = np.array(mrc.data)
+        data = mrc.data  # a read-only memmap, valid after the file is closed
         if data.ndim == 2:
             data = data[None]
         meta = {"format": "mrc", "mode": int(mrc.header.mode)}
@@ -85,3 +91,47 @@ def write(path, data: np.ndarray, voxel_size: float, stack: bool = False) -> Non
             if stack:
                 mrc.set_image_stack()
             mrc.voxel_size = float(voxel_size)
+
+
+class SlabWriter:
+    """Writes a ``(z, y, x)`` float32 volume's z-slabs in place (``writer[z0:z1] = slab``),
+    each z-range once, keeping the statistics the MRC header needs."""
+
+    def __init__(self, file, offset: int, shape):
+        self.file, self.offset, self.shape = file, offset, tuple(shape)
+        self.count, self.total, self.squares = 0, 0.0, 0.0
+        self.low, self.high = np.inf, -np.inf
+
+    def __setitem__(self, index: slice, slab: np.ndarray) -> None:
+        start, stop, step = index.indices(self.shape[0])
+        slab = np.ascontiguousarray(slab, dtype=np.float32).reshape(stop - start, *self.shape[1:])
+        if step != 1:
+            raise ValueError("slabs are contiguous z-ranges")
+        self.file.seek(self.offset + start * slab[0].nbytes)
+        self.file.write(slab.tobytes())
+        values = slab.astype(np.float64)
+        self.count += values.size
+        self.total += values.sum()
+        self.squares += np.square(values).sum()
+        self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
+
+
+@contextlib.contextmanager
+def streamed(path, shape, voxel_size: float) -> Iterator[SlabWriter]:
+    """A float32 MRC volume of ``shape`` ``(z, y, x)`` and ``voxel_size`` (Å) written slab
+    by slab through the yielded :class:`SlabWriter`, in bounded memory; atomic, like
+    :func:`write` (nothing under ``path`` unless the block completes)."""
+    with atomic_output(path) as tmp:
+        with mrcfile.new_mmap(tmp, shape=tuple(int(s) for s in shape), mrc_mode=2, overwrite=True) as mrc:
+            offset = mrc.header.nbytes + int(mrc.header.nsymbt)
+        with open(tmp, "r+b") as file:
+            writer = SlabWriter(file, offset, shape)
+            yield writer
+        if writer.count != np.prod(shape):
+            raise RuntimeError(f"only {writer.count} of {int(np.prod(shape))} voxels were written to {path}")
+        with mrcfile.mmap(tmp, mode="r+") as mrc:
+            mrc.voxel_size = float(voxel_size)
+            mean = writer.total / writer.count
+            header = mrc.header
+            header.dmin, header.dmax, header.dmean = writer.low, writer.high, mean
+            header.rms = np.sqrt(max(writer.squares / writer.count - mean * mean, 0.0))

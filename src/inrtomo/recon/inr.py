@@ -6,13 +6,15 @@ Each step draws random rays over all views and pixels, integrates the field alon
 with stratified samples and takes an Adam step on the loss between predicted and measured
 pixels (both divided by the data's mean, so losses and learning rates do not depend on the
 data's units). A small random set of pixels is held out; training stops at the step
-budget or when their loss has not improved for ``patience`` evaluations.
+budget or when their loss has not improved for ``patience`` evaluations. Under torchrun
+the processes share each step's batch (:mod:`inrtomo.distributed`).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .. import distributed
 from ..errors import InputError
 from ..fields import DYNAMIC_MODELS, FIELDS, LEARNING_RATES, make_field, make_spacetime_field
 from ..geometry import POSE_GROUPS, PoseParameters, Poses, detector_coordinates, voxel_centres
@@ -35,6 +38,8 @@ DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
 """Per space-time model: contamination penalty and static warm-up, chosen by measurement
 (docs/dynamic.md). The decomposition needs its static part formed first and only a weak
 penalty; the 4-D network has no static part and needs a stronger penalty instead."""
+HELD_OUT_MAX = 2**16
+"""Most held-out pixels, so that evaluating them stays cheap on large series."""
 POSE_RATES = {"axis": 0.2, "rotation": 0.02, "tilt": 0.02, "shift": 0.05, "out_of_plane": 0.02}
 """Default Adam step of each pose group (:data:`inrtomo.geometry.POSE_GROUPS`), in degrees
 or pixels per step."""
@@ -65,7 +70,8 @@ class INRConfig:
     measured in the field's output unit (mean pixel / nz) per voxel, so the weight is
     comparable across data sets."""
     holdout_fraction: float = 0.02
-    """Fraction of pixels kept out of training to decide when to stop."""
+    """Fraction of pixels kept out of training (at most :data:`HELD_OUT_MAX`) to decide
+    when to stop."""
     eval_every: int = 50
     """Steps between held-out evaluations."""
     patience: int = 4
@@ -225,16 +231,18 @@ def _random_points(shape, n_points: int, generator: torch.Generator, device) -> 
     return ((torch.rand(n_points, 3, generator=generator) * 2 - 1) * extent).to(device)
 
 
-def _contamination(field, shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
-    """Mean ``|f(p, t) − f(p, 0)|`` at random points ``p`` and times ``t`` in [0, 1]."""
-    points = _random_points(shape, n_points, generator, device)
-    times = torch.rand(n_points, generator=generator).to(device)
+def _contamination(field, shape, n_points: int, generator: torch.Generator, device, share: slice) -> torch.Tensor:
+    """Mean ``|f(p, t) − f(p, 0)|`` at the ``share`` of ``n_points`` random points ``p`` and
+    times ``t`` in [0, 1]."""
+    points = _random_points(shape, n_points, generator, device)[share]
+    times = torch.rand(n_points, generator=generator).to(device)[share]
     return (field(points, times) - field(points)).abs().mean()
 
 
-def _total_variation(net, shape, n_points: int, generator: torch.Generator, device) -> torch.Tensor:
-    """Mean ``Σᵢ |f(p + eᵢ) − f(p)|`` (one-voxel forward differences) at random points ``p``."""
-    points = _random_points(shape, n_points, generator, device)
+def _total_variation(net, shape, n_points: int, generator: torch.Generator, device, share: slice) -> torch.Tensor:
+    """Mean ``Σᵢ |f(p + eᵢ) − f(p)|`` (one-voxel forward differences) at the ``share`` of
+    ``n_points`` random points ``p``."""
+    points = _random_points(shape, n_points, generator, device)[share]
     steps = torch.eye(3, device=device)
     values = net(torch.cat([points[None], points[None] + steps[:, None]], 0))  # (4, P)
     return (values[1:] - values[0]).abs().sum(0).mean()
@@ -248,21 +256,27 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     over a ``shape`` ``(nz, ny, nx)`` volume; with ``config.dynamic`` the field is a
     space-time model (:mod:`inrtomo.fields.spacetime`) and each view is seen at its
     acquisition time from ``times`` ``(n,)`` (any unit; scaled to [0, 1], the earliest
-    view at 0; default file order).
+    view at 0; default file order). ``images`` may be memory-mapped: on the CPU they are
+    read in place, never copied whole.
 
     With ``checkpoint`` (a file path) the whole training state is saved there every
     ``checkpoint_every`` seconds and at the end; ``resume`` continues from it. On the CPU a
     resumed run reproduces the uninterrupted one exactly. ``on_step(step, field)`` is
-    called after every optimisation step (1-based), e.g. to watch the volume evolve."""
+    called after every optimisation step (1-based), e.g. to watch the volume evolve.
+
+    In a process group (torchrun) every rank integrates its share of each step's rays and
+    the gradients are summed, so the result does not depend on the number of processes;
+    only rank 0 shows progress and writes the checkpoint."""
     config.validate()
     device = torch.device(device)
+    ranks = distributed.current()
+    quiet = quiet or not ranks.main
     n, ny, nx = images.shape
     generator = torch.Generator().manual_seed(config.seed)
     measured = images.reshape(-1).to(device, torch.float32)
     if config.loss == "poisson" and float(measured.min()) < 0:
         raise InputError("the poisson loss needs non-negative pixels (counts); use smooth-l1 or mse for this data")
-    unit = float(measured.abs().mean()) or 1.0
-    target = measured / unit
+    unit = float(sum(part.abs().sum(dtype=torch.float64) for part in measured.split(2**24)) / measured.numel()) or 1.0
     density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
     if config.dynamic:
         net = make_spacetime_field(config.dynamic, config.field, shape, scale=density, seed=config.seed,
@@ -277,9 +291,25 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     # jitter along rays is drawn where the rays are: the CPU generator, or one on the GPU
     jitter = generator if device.type == "cpu" else torch.Generator(device=device).manual_seed(config.seed)
 
-    order = torch.randperm(measured.numel(), generator=generator).to(device)
-    n_held = int(config.holdout_fraction * measured.numel())
-    held, train = order[:n_held], order[n_held:]
+    # held-out pixels: a sorted random set (duplicates dropped); batches draw around it
+    n_pixels = measured.numel()
+    held = torch.randint(n_pixels, (min(int(config.holdout_fraction * n_pixels), HELD_OUT_MAX),),
+                         generator=generator).unique().to(device)
+    n_held = held.numel()
+    rays = config.rays_per_step
+    share = ranks.share(rays)
+    weight = (share.stop - share.start) / rays  # this rank's part of each mean over the batch
+
+    def draw_batch() -> torch.Tensor:
+        """``rays_per_step`` random training pixels (flat indices), none of them held out."""
+        batch = torch.zeros(0, dtype=torch.long, device=device)
+        while batch.numel() < rays:
+            more = torch.randint(n_pixels, (int(rays / (1 - config.holdout_fraction) * 1.1) + 16,),
+                                 generator=generator).to(device)
+            if n_held:
+                more = more[held[torch.searchsorted(held, more).clamp(max=n_held - 1)] != more]
+            batch = torch.cat([batch, more])
+        return batch[:rays]
 
     model = torch.compile(net) if config.compile else net
 
@@ -291,12 +321,13 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
                 return model(points, torch.zeros((), device=device) if t is None else t).float()
             return model(points).float()
 
-    def predict(index: torch.Tensor, stratified: bool, timed: bool = True) -> torch.Tensor:
+    def predict(index: torch.Tensor, offsets: torch.Tensor | None = None, timed: bool = True) -> torch.Tensor:
+        """Predicted pixels ``index`` (flat), in units of the data mean; samples at the
+        intervals' midpoints or at ``offsets`` ``(rays, samples)`` within them."""
         view, pixel = index // (ny * nx), index % (ny * nx)
         origins, directions = pose.rays(view, uu[pixel], vv[pixel])
         t = view_times[view][:, None] * timed  # (rays, 1): one time for every sample of a ray
-        values = integrate(lambda points: field(points, t), origins, directions, shape, samples,
-                           stratified=stratified, generator=jitter)
+        values = integrate(lambda points: field(points, t), origins, directions, shape, samples, offsets)
         return values / unit
 
     def decay(s: int) -> float:  # cosine from 1 to 5 % over the step budget
@@ -311,6 +342,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         [{"params": [pose.groups()[g]], "lr": 0.0,
           "base": config.pose_rates.get(g, POSE_RATES[g]) * (1 if g == "shift" else math.pi / 180)} for g in groups]
         or [{"params": [torch.zeros(0)]}])
+    ranks.broadcast(t.detach() for t in net.state_dict().values())  # one starting point for all
     result = INRResult(net, poses)
     best, stale, first = math.inf, 0, 0
     identity = {"config": vars(config), "shape": list(shape), "images": list(images.shape)}
@@ -346,19 +378,21 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     for step in bar:
         for name in groups:  # pose gradients only once the poses move
             pose.groups()[name].requires_grad_(step >= config.align_start)
-        batch = train[torch.randint(train.numel(), (config.rays_per_step,), generator=generator).to(device)]
-        loss = _loss(config.loss, predict(batch, True, step >= config.dynamic_start), target[batch])
+        batch = draw_batch()[share]
+        offsets = torch.rand((rays, samples), generator=jitter, device=jitter.device)[share].to(device)
+        loss = _loss(config.loss, predict(batch, offsets, step >= config.dynamic_start), measured[batch] / unit)
         if config.tv_weight:
-            tv = _total_variation(field, shape, config.rays_per_step, generator, device) / density
+            tv = _total_variation(field, shape, rays, generator, device, share) / density
             loss = loss + config.tv_weight * tv
         if config.dynamic and config.dynamic_weight:
-            loss = loss + config.dynamic_weight * _contamination(field, shape, config.rays_per_step, generator,
-                                                                 device) / density
+            loss = loss + config.dynamic_weight * _contamination(field, shape, rays, generator, device, share) / density
+        loss = loss * weight
         if groups and config.pose_weight:
-            loss = loss + config.pose_weight * _pose_penalty(pose, groups)
+            loss = loss + config.pose_weight * _pose_penalty(pose, groups) / ranks.world
         optimiser.zero_grad(set_to_none=True)
         pose_optimiser.zero_grad(set_to_none=True)
         loss.backward()
+        ranks.sum_gradients([*net.parameters(), *pose.parameters()])
         optimiser.step()
         schedule.step()
         if groups and pose_factor(step) > 0:
@@ -366,57 +400,70 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
                 group["lr"] = group["base"] * pose_factor(step)
             pose_optimiser.step()
             pose.fix_gauge()
-        result.losses.append(loss.item())
+        result.losses.append(ranks.sum(loss.detach()).item())
         if on_step is not None:
             on_step(step + 1, net)
         if n_held and ((step + 1) % config.eval_every == 0 or step + 1 == config.steps):
             with torch.no_grad():
-                value = float(sum(_loss(config.loss, predict(part, False), target[part]) * part.numel()
-                                  for part in held.split(8192)) / n_held)
+                total = torch.zeros((), device=device)
+                for part in held[ranks.share(n_held)].split(8192):
+                    total += _loss(config.loss, predict(part), measured[part] / unit) * part.numel()
+                value = float(ranks.sum(total)) / n_held
             result.heldout.append((step + 1, value))
             bar.set_postfix(loss=f"{result.losses[-1]:.4g}", heldout=f"{value:.4g}", refresh=False)
             best, stale = (value, 0) if value < best else (best, stale + 1)
             if stale >= config.patience:
                 result.stopped_early = True
                 break
-        if checkpoint is not None and time.monotonic() - saved_at >= checkpoint_every:
+        if checkpoint is not None and ranks.main and time.monotonic() - saved_at >= checkpoint_every:
             save()
             saved_at = time.monotonic()
     bar.close()
-    if checkpoint is not None:
+    if checkpoint is not None and ranks.main:
         save()
     result.poses = pose.to_poses()
     return result
 
 
 @torch.no_grad()
-def sample_grid(net: torch.nn.Module, shape, *, upsample: int = 1, device="cpu", chunk: int = 2**18) -> np.ndarray:
+def sample_grid(net: torch.nn.Module, shape, *, upsample: int = 1, device="cpu", chunk: int = 2**18, out=None,
+                quiet: bool = True):
     """The field at the voxel centres of ``shape`` refined ``upsample`` times per axis:
-    a ``(nz·u, ny·u, nx·u)`` float32 volume, computed ``chunk`` points at a time."""
+    a ``(nz·u, ny·u, nx·u)`` float32 volume, computed ``chunk`` points at a time and
+    written by z-slabs into ``out`` (e.g. :func:`inrtomo.io.volume_writer`'s; default a new
+    array), which is returned."""
     nz, ny, nx = fine = tuple(s * upsample for s in shape)
     axes = [torch.tensor(c / upsample, dtype=torch.float32, device=device) for c in voxel_centres(fine)]
-    out = np.empty((nz, ny, nx), dtype=np.float32)
+    out = np.empty((nz, ny, nx), dtype=np.float32) if out is None else out
     plane = ny * nx
     slabs = max(1, chunk // plane)
     yy, xx = torch.meshgrid(axes[1], axes[2], indexing="ij")
-    for start in range(0, nz, slabs):
+    for start in progress(range(0, nz, slabs), desc="volume", unit="slab", quiet=quiet):
         z = axes[0][start:start + slabs]
         points = torch.stack([xx.expand(len(z), -1, -1), yy.expand(len(z), -1, -1),
                               z[:, None, None].expand(-1, ny, nx)], dim=-1)
-        out[start:start + slabs] = net(points).cpu().numpy()
+        values = net(points).float()
+        if not bool(torch.isfinite(values).all()):
+            raise FloatingPointError("the fitted field gives NaN or inf values (training diverged; "
+                                     "try a lower learning rate)")
+        out[start:start + slabs] = values.cpu().numpy()
     return out
 
 
 def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: INRConfig = INRConfig(),
                     upsample: int = 1, device="cpu", quiet: bool = False, checkpoint_dir: Path | None = None,
-                    resume: bool = False, at_times=()):
+                    checkpoint_every: float = 120.0, resume: bool = False, at_times=(), output=None):
     """Fit an INR to a :class:`~inrtomo.data.TiltSeries` and sample it on the grid
     ``shape`` (default ``(nx, ny, nx)``) refined ``upsample`` times. Returns the
     :class:`~inrtomo.data.Volume` (voxel size = pixel size / upsample) and a summary.
+    With ``output`` (a volume file) the volume is written there by slabs instead
+    (:func:`inrtomo.io.volume_writer`) and ``None`` returned in its place. In a process
+    group (torchrun) only rank 0 samples the volume; the others return ``None``.
 
     With ``config.dynamic`` the volume is the clean sample (t = 0) and, for ``at_times``
     (in the series' time unit), ``summary["time_stack"]`` holds ``times`` and the
     ``volume`` and ``contamination`` at each, ``(t, z, y, x)`` float32."""
+    from .. import io
     from ..data import Volume
     from .classical import series_poses, volume_shape
 
@@ -429,20 +476,34 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "inr-checkpoint.pt"
     if checkpoint is not None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    result = train_inr(torch.from_numpy(series.images), poses, shape, config, times=series.times, device=device,
-                       quiet=quiet, checkpoint=checkpoint, resume=resume)
+    with warnings.catch_warnings():  # a memory-mapped series is read-only; training only reads it
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        images = torch.from_numpy(series.images)
+    started = time.perf_counter()
+    result = train_inr(images, poses, shape, config, times=series.times, device=device, quiet=quiet,
+                       checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+    trained = time.perf_counter() - started
     net = result.field.clean if config.dynamic else result.field
-    data = sample_grid(net, shape, upsample=upsample, device=device)
-    summary = {"method": "inr", "shape": list(data.shape), "device": str(torch.device(device)),
+    fine = [s * upsample for s in shape]
+    voxel = series.pixel_size / upsample
+    volume, main = None, distributed.current().main
+    if main:
+        if output is None:
+            volume = Volume(sample_grid(net, shape, upsample=upsample, device=device, quiet=quiet), voxel)
+        else:
+            with io.volume_writer(output, fine, voxel) as out:
+                sample_grid(net, shape, upsample=upsample, device=device, out=out, quiet=quiet)
+    summary = {"method": "inr", "shape": fine, "device": str(torch.device(device)),
                "config": vars(config), "upsample": upsample, "steps": len(result.losses),
-               "stopped_early": result.stopped_early, "final_loss": result.losses[-1],
+               "stopped_early": result.stopped_early, "final_loss": result.losses[-1], "training_s": trained,
+               "processes": distributed.current().world,
                "losses": result.losses, "heldout_losses": result.heldout}
     if config.align_groups:
         summary["poses"] = result.poses
     if config.dynamic:
         summary["times"] = np.asarray(series.times, dtype=np.float64).tolist()
         summary["times_from"] = series.metadata.get("times_from", "the tilt series")
-    if len(at_times):
+    if len(at_times) and main:
         times = np.asarray(series.times, dtype=np.float64)
         span = float(times.max() - times.min()) or 1.0
         scaled = [(t - times.min()) / span for t in at_times]
@@ -450,4 +511,4 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
             "times": np.asarray(at_times, dtype=np.float64),
             **{part: np.stack([sample_grid(result.field.at(t, part), shape, upsample=upsample, device=device)
                                for t in scaled]) for part in ("volume", "contamination")}}
-    return Volume(data, series.pixel_size / upsample), summary
+    return volume, summary
