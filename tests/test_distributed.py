@@ -118,3 +118,13 @@ def test_a_dead_rank_ends_the_others_within_seconds(tilts, tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("inrtomo: error: rank 0: another process"), err
     assert not (tmp_path / "v.mrc").exists()
+
+
+def test_under_torchrun_only_the_inr_runs(tilts, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for args, words in [(["info", str(tilts)], "not info"),
+                        (["reconstruct", str(tilts), "-o", str(tmp_path / "v.mrc"), "--method", "sirt"], "run sirt")]:
+        assert main(args) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("inrtomo: error: torchrun") and words in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
