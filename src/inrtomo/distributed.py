@@ -29,6 +29,14 @@ rank that dies is noticed at the next collective."""
 class DistributedError(RuntimeError):
     """Another process of a distributed run stopped or cannot be reached."""
 
+    @classmethod
+    def lost_peer(cls, rank: int, exc: Exception) -> DistributedError:
+        """The error for ``rank`` whose collective failed with ``exc`` (Gloo and NCCL report
+        a lost peer as RuntimeError): one line naming the first line of the cause."""
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return cls(f"rank {rank}: another process of the distributed run stopped or cannot be reached "
+                   f"({reason}); its own message says why")
+
 
 @dataclass(frozen=True)
 class Ranks:
@@ -53,10 +61,8 @@ class Ranks:
         if self.world > 1:
             try:
                 dist.all_reduce(tensor)
-            except RuntimeError as exc:  # Gloo and NCCL report a lost peer as RuntimeError
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise DistributedError(f"rank {self.rank}: another process of the distributed run stopped or "
-                                       f"cannot be reached ({reason}); its own message says why") from None
+            except RuntimeError as exc:
+                raise DistributedError.lost_peer(self.rank, exc) from None
         return tensor
 
     def sum_gradients(self, parameters: Iterable[torch.Tensor]) -> None:
@@ -110,8 +116,7 @@ def process_group(device: torch.device) -> Iterator[tuple[Ranks, torch.device]]:
                 dist.barrier()
             else:
                 dist.monitored_barrier(timeout=datetime.timedelta(days=7))
-        except RuntimeError:
-            raise DistributedError(f"rank {dist.get_rank()}: another process of the distributed run stopped "
-                                   "before the end; its own message says why") from None
+        except RuntimeError as exc:
+            raise DistributedError.lost_peer(dist.get_rank(), exc) from None
     finally:
         dist.destroy_process_group()
