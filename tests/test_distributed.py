@@ -31,9 +31,9 @@ def tilts(tmp_path_factory):
     return path
 
 
-def torchrun(*args, processes=2, **popen):
+def torchrun(*args, processes=2, command="reconstruct", **popen):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-               "-m", "inrtomo", "reconstruct", *map(str, args)]
+               "-m", "inrtomo", command, *map(str, args)]
     return subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
@@ -68,6 +68,29 @@ def test_two_processes_follow_one_process(tilts, tmp_path, capsys):
     a, b = mrcfile.read(tmp_path / "one.mrc"), mrcfile.read(tmp_path / "two.mrc")
     assert np.abs(a - b).max() < 1e-4 * np.abs(a).max()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.json", "one.mrc", "two.json", "two.mrc"]
+
+
+def test_alignment_on_two_processes_follows_one_process(tmp_path):
+    """``inrtomo align`` under torchrun: the coarse poses are rank 0's, the INR refinement
+    (80 steps, shifts learned from step 50) shares its batches; the poses written match a
+    single process's."""
+    sim = simulate(make_phantom("nanoparticles", 16, seed=1), 16,
+                   Acquisition(tilt_range=(-60, 60), tilt_step=6, fluence=5000.0, tilt_axis_error=2.0,
+                               shift_std=1.0), seed=1)
+    io.write_tilt_series(tmp_path / "tilts.mrc", sim.series)
+    options = ["--steps", 80, "--device", "cpu", "--quiet"]
+    process = torchrun(tmp_path / "tilts.mrc", "-o", tmp_path / "two", *options, command="align")
+    assert main(["align", str(tmp_path / "tilts.mrc"), "-o", str(tmp_path / "one"), *map(str, options)]) == 0
+    out = finish(process)
+    assert out.count("wrote") == 1 and "× 2 processes" in out
+    poses = {name: np.loadtxt(tmp_path / f"{name}.csv", delimiter=",", skiprows=1) for name in ("one", "two")}
+    assert poses["one"].shape[0] == sim.series.n_views
+    np.testing.assert_allclose(poses["two"], poses["one"], atol=1e-3)
+    losses = [json.loads((tmp_path / f"{name}.json").read_text())["parameters"]["losses"] for name in ("one", "two")]
+    assert len(losses[0]) == 80
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-3)
+    coarse = json.loads((tmp_path / "one.json").read_text())["coarse_poses"]
+    assert coarse == json.loads((tmp_path / "two.json").read_text())["coarse_poses"]
 
 
 def test_a_killed_distributed_run_resumes_to_the_same_volume(tilts, tmp_path):

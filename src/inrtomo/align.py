@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from . import distributed
 from .data import TiltSeries
 from .errors import InputError
 from .geometry import Poses, detector_coordinates, recorded_to_ideal, shift_gauge
@@ -170,8 +171,12 @@ def align_series(series: TiltSeries, *, tilt_axis: float | None = None, search: 
     """Coarse alignment of ``series`` (tilt axis searched within ``±search`` degrees of the
     series' own, unless ``tilt_axis`` is given), then an INR fitted from the coarse poses
     that learns the pose groups of ``config.align`` with the volume (skipped when ``config``
-    is ``None`` or learns none)."""
-    coarse = coarse_align(series.images, series.angles, tilt_axis, search, around=series.tilt_axis_angle)
+    is ``None`` or learns none). Under torchrun the INR's steps are shared by the processes
+    (:mod:`inrtomo.distributed`) and every rank returns the same poses."""
+    # under torchrun every rank computes it (no rank idles past the collective timeout) and
+    # all take rank 0's, so that they train from the very same poses
+    coarse = distributed.current().from_main(
+        coarse_align(series.images, series.angles, tilt_axis, search, around=series.tilt_axis_angle))
     if config is None or not config.align_groups:
         return Alignment(coarse, coarse)
     result = train_inr(torch.from_numpy(series.images), coarse, volume_shape(series), config, device=device,

@@ -38,9 +38,9 @@ file_arg = click.Path(dir_okay=False, path_type=Path)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Electron tomography with self-supervised implicit neural representations."""
-    if distributed.launched() and ctx.invoked_subcommand != "reconstruct":
-        raise InputError(f"torchrun with several processes runs 'inrtomo reconstruct --method inr' only, "
-                         f"not {ctx.invoked_subcommand}; run it as one process")
+    if distributed.launched() and ctx.invoked_subcommand not in ("reconstruct", "align"):
+        raise InputError(f"torchrun with several processes runs 'inrtomo reconstruct --method inr' and "
+                         f"'inrtomo align' only, not {ctx.invoked_subcommand}; run it as one process")
 
 
 @cli.command()
@@ -298,7 +298,8 @@ def align_cmd(tilts: Path, prefix: Path, angles, pixel_size, tilt_axis_angle, se
               quiet) -> None:
     """Align a tilt series: tilt-axis angle and shifts by coarse alignment, then refined
     with an INR fitted to the series; writes the poses for inrtomo (CSV, for --poses) and
-    IMOD (.tlt, .xf), the aligned stack, a picture of the corrections and a run record."""
+    IMOD (.tlt, .xf), the aligned stack, a picture of the corrections and a run record.
+    The INR runs on several processes or GPUs when launched with torchrun."""
     outputs = {suffix: prefix.parent / f"{prefix.name}{suffix}" for suffix in (".csv", ".tlt", ".xf", "_ali.mrc", ".png", ".json")}
     if tilts.resolve() in {path.resolve() for path in outputs.values()}:
         raise InputError(f"the output prefix {prefix} would overwrite the input {tilts}; choose another")
@@ -309,8 +310,11 @@ def align_cmd(tilts: Path, prefix: Path, angles, pixel_size, tilt_axis_angle, se
         raise InputError("--refine needs pose groups (e.g. axis,shift) or 'none'")
     series = io.read_tilt_series(tilts, angles, pixel_size=pixel_size)
     start = time.perf_counter()
-    found = align_series(series, tilt_axis=tilt_axis_angle, search=search, config=config, device=select_device(device),
-                         quiet=quiet)
+    with distributed.process_group(select_device(device)) as (ranks, device):
+        found = align_series(series, tilt_axis=tilt_axis_angle, search=search, config=config, device=device,
+                             quiet=quiet)
+    if not ranks.main:
+        return
     wall = time.perf_counter() - start
     poses = found.poses
     io.angles.write_poses(outputs[".csv"], poses, series.times, series.dose)
@@ -321,12 +325,14 @@ def align_cmd(tilts: Path, prefix: Path, angles, pixel_size, tilt_axis_angle, se
     figures.pose_corrections(nominal, found.coarse, poses, found.losses, outputs[".png"], title=tilts.name)
     write_record(outputs[".json"], command=_command(), input=str(tilts), outputs={k: str(v) for k, v in outputs.items()},
                  parameters={"search_deg": search, "tilt_axis_angle_given": tilt_axis_angle,
-                             "config": None if config is None else vars(config), "losses": found.losses},
+                             "config": None if config is None else vars(config), "losses": found.losses,
+                             "processes": ranks.world},
                  wall_time_s=wall, seed=seed, coarse_poses=io.angles.pose_columns(found.coarse),
                  poses=io.angles.pose_columns(poses))
     rms = float(np.sqrt(np.mean(poses.shift_x**2 + poses.shift_y**2)))
     click.echo(f"tilt axis {np.mean(poses.tilt_axis):.2f}° (coarse {found.coarse.tilt_axis[0]:.2f}°), shifts {rms:.2f} px RMS; "
-               f"wrote {prefix}.csv/.tlt/.xf/_ali.mrc/.png/.json in {wall:.1f} s")
+               f"wrote {prefix}.csv/.tlt/.xf/_ali.mrc/.png/.json in {wall:.1f} s"
+               + (f" × {ranks.world} processes" if ranks.world > 1 else ""))
 
 
 @cli.command()

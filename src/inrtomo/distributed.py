@@ -81,6 +81,17 @@ class Ranks:
             for tensor in tensors:
                 dist.broadcast(tensor, 0)
 
+    def from_main(self, value):
+        """Rank 0's ``value`` (any picklable object) on every rank."""
+        if self.world == 1:
+            return value
+        box = [value]
+        try:
+            dist.broadcast_object_list(box, 0)
+        except RuntimeError as exc:
+            raise DistributedError.lost_peer(self.rank, exc) from None
+        return box[0]
+
 
 def current() -> Ranks:
     """The ranks of the process group this process has joined (one process if none)."""
