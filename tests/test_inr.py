@@ -257,7 +257,8 @@ def test_bfloat16_and_compiled_fields_train_like_float32(tiny):
         INRConfig(precision="float16").validate()
 
 
-def test_streamed_export_equals_in_memory_and_memory_stays_at_a_slab(tmp_path):
+@pytest.mark.parametrize("suffix", [".mrc", ".tif", ".npy"])
+def test_streamed_export_equals_in_memory_and_memory_stays_at_a_slab(tmp_path, suffix):
     import tracemalloc
 
     from inrtomo import io
@@ -269,11 +270,11 @@ def test_streamed_export_equals_in_memory_and_memory_stays_at_a_slab(tmp_path):
         sample_grid(net, (96, 96, 96), chunk=96 * 96)
         in_memory = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()
-        with io.volume_writer(tmp_path / "v.mrc", whole.shape, 1.0) as out:
+        with io.volume_writer(tmp_path / f"v{suffix}", whole.shape, 1.0) as out:
             sample_grid(net, (96, 96, 96), chunk=96 * 96, out=out)
         streamed = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    np.testing.assert_array_equal(io.read_volume(tmp_path / "v.mrc").data, whole)
+    np.testing.assert_array_equal(io.read_volume(tmp_path / f"v{suffix}").data, whole)
     assert in_memory >= whole.nbytes  # the measure sees a whole volume ...
     assert streamed < whole.nbytes / 8  # ... and the streamed export holds about one slab (1/96)

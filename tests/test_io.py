@@ -268,7 +268,7 @@ def test_mrc_header_byte_order_independent(tmp_path):
     np.testing.assert_array_equal(io.read_volume(path).data, data.astype(np.float32))
 
 
-@pytest.mark.parametrize("suffix", [".mrc", ".h5"])
+@pytest.mark.parametrize("suffix", [".mrc", ".h5", ".tif", ".npy", ".npz"])
 def test_volume_written_by_slabs_equals_one_write(tmp_path, rng, suffix):
     volume = Volume(rng.normal(size=(9, 6, 7)), 1.5)
     io.write_volume(tmp_path / f"whole{suffix}", volume)
@@ -277,20 +277,24 @@ def test_volume_written_by_slabs_equals_one_write(tmp_path, rng, suffix):
             out[start:start + 4] = volume.data[start:start + 4]
     whole, slabs = io.read_volume(tmp_path / f"whole{suffix}"), io.read_volume(tmp_path / f"slabs{suffix}")
     np.testing.assert_array_equal(slabs.data, whole.data)
-    assert slabs.voxel_size == whole.voxel_size == 1.5
+    assert slabs.data.dtype == np.float32
+    if suffix != ".npy":  # .npy keeps no voxel size
+        assert slabs.voxel_size == pytest.approx(whole.voxel_size) and whole.voxel_size == pytest.approx(1.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"slabs{suffix}", f"whole{suffix}"]  # no scratch left
     if suffix == ".mrc":  # the header's statistics, as mrcfile computes them for one write
         with mrcfile.open(tmp_path / "whole.mrc") as a, mrcfile.open(tmp_path / "slabs.mrc") as b:
             for name in ("dmin", "dmax", "dmean", "rms"):
                 assert float(b.header[name]) == pytest.approx(float(a.header[name]), rel=1e-5), name
 
 
-def test_volume_writer_is_atomic_and_complete(tmp_path):
+@pytest.mark.parametrize("suffix", [".mrc", ".h5", ".tif", ".npy", ".npz"])
+def test_volume_writer_is_atomic_and_complete(tmp_path, suffix):
     with pytest.raises(RuntimeError):
-        with io.volume_writer(tmp_path / "v.mrc", (4, 3, 3), 1.0) as out:
+        with io.volume_writer(tmp_path / f"v{suffix}", (4, 3, 3), 1.0) as out:
             out[0:2] = np.ones((2, 3, 3))
             raise RuntimeError("crash")
     with pytest.raises(RuntimeError, match="only 18 of 36 voxels"):
-        with io.volume_writer(tmp_path / "v.mrc", (4, 3, 3), 1.0) as out:
+        with io.volume_writer(tmp_path / f"v{suffix}", (4, 3, 3), 1.0) as out:
             out[0:2] = np.ones((2, 3, 3))
     assert list(tmp_path.iterdir()) == []
 

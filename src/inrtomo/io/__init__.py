@@ -6,8 +6,6 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from ..data import TiltSeries, Volume
 from ..errors import InputError, MissingAnglesError
 from . import hdf5, mrc, numpy_files, tiff, vendor
@@ -111,16 +109,11 @@ def write_volume(path, volume: Volume) -> None:
 @contextlib.contextmanager
 def volume_writer(path, shape, voxel_size: float) -> Iterator:
     """Write a float32 volume of ``shape`` ``(z, y, x)`` by z-slabs (``out[z0:z1] = slab``
-    on the yielded object), atomically: streamed to disk for MRC, so memory does not grow
-    with the volume; gathered in memory and written at the end for the other formats."""
+    on the yielded object), atomically, like :func:`write_volume`: streamed to disk, so
+    memory does not grow with the volume (except ``.npz``, gathered in memory)."""
     check_volume_path(path)
-    if Path(path).suffix.lower() in mrc.SUFFIXES:
-        with mrc.streamed(path, shape, voxel_size) as writer:
-            yield writer
-        return
-    data = np.empty(shape, dtype=np.float32)
-    yield data
-    write_volume(path, Volume(data, voxel_size))
+    with _BY_SUFFIX[Path(path).suffix.lower()].streamed(path, shape, voxel_size) as writer:
+        yield writer
 
 
 def write_tilt_series(path, series: TiltSeries) -> Path:

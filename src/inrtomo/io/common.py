@@ -1,10 +1,11 @@
-"""What every file-format module shares: the loaded-contents record and atomic writing."""
+"""What every file-format module shares: the loaded-contents record, atomic writing and
+writing a volume slab by slab."""
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,3 +71,55 @@ def require_file(path: str | os.PathLike) -> Path:
     if not path.is_file():
         raise InputError(f"file not found: {path}")
     return path
+
+
+class SlabWriter:
+    """Takes a float32 ``(z, y, x)`` volume of ``shape`` by z-slabs (``writer[z0:z1] =
+    slab``, each z-range once), hands each to ``put(z0, slab)`` and keeps the count and the
+    statistics (min, max, mean, rms) of the voxels written."""
+
+    def __init__(self, shape, put: Callable[[int, np.ndarray], None]):
+        self.shape, self.put = tuple(int(s) for s in shape), put
+        self.count, self.total, self.squares = 0, 0.0, 0.0
+        self.low, self.high = np.inf, -np.inf
+
+    def __setitem__(self, index: slice, slab: np.ndarray) -> None:
+        start, stop, step = index.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("slabs are contiguous z-ranges")
+        slab = np.ascontiguousarray(slab, dtype=np.float32).reshape(stop - start, *self.shape[1:])
+        if slab.size == 0:
+            return
+        self.put(start, slab)
+        values = slab.astype(np.float64)
+        self.count += values.size
+        self.total += values.sum()
+        self.squares += np.square(values).sum()
+        self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count
+
+    @property
+    def rms(self) -> float:
+        """Root mean square deviation from the mean (MRC's ``rms``)."""
+        return float(np.sqrt(max(self.squares / self.count - self.mean**2, 0.0)))
+
+    def check_complete(self, path) -> None:
+        """Raise unless every voxel was written (the output is then not kept)."""
+        expected = int(np.prod(self.shape))
+        if self.count != expected:
+            raise RuntimeError(f"only {self.count} of {expected} voxels were written to {path}")
+
+
+def raw_slabs(file, offset: int, shape) -> SlabWriter:
+    """A :class:`SlabWriter` into ``file`` (binary, writable, seekable) holding the volume
+    as native float32 in C order from byte ``offset``."""
+    plane = 4 * int(np.prod(shape[1:]))
+
+    def put(start: int, slab: np.ndarray) -> None:
+        file.seek(offset + start * plane)
+        file.write(slab.tobytes())
+
+    return SlabWriter(shape, put)

@@ -11,11 +11,14 @@ to the front; the other two are taken as ``(y, x)`` in file order.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import h5py
 import numpy as np
 
 from ..errors import InputError
-from .common import Contents, angstrom_per, atomic_output, require_file
+from .common import Contents, SlabWriter, angstrom_per, atomic_output, require_file
 
 SUFFIXES = (".h5", ".hdf5", ".hdf", ".emd")
 DATA_NAMES = ("tilt_series", "images", "data", "volume")
@@ -128,6 +131,22 @@ def write(path, data: np.ndarray, voxel_size: float, angles=None) -> None:
         ds.attrs["pixel_size"] = float(voxel_size)
         if angles is not None:
             f.create_dataset("angles", data=np.asarray(angles, dtype=np.float64))
+
+
+@contextlib.contextmanager
+def streamed(path, shape, voxel_size: float) -> Iterator[SlabWriter]:
+    """Like :func:`write` for a volume, given slab by slab through the yielded
+    :class:`SlabWriter` (each slab goes straight into the dataset), atomically."""
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        ds = f.create_dataset("data", shape=tuple(int(s) for s in shape), dtype=np.float32)
+        ds.attrs["pixel_size"] = float(voxel_size)
+
+        def put(start: int, slab: np.ndarray) -> None:
+            ds[start:start + len(slab)] = slab
+
+        writer = SlabWriter(shape, put)
+        yield writer
+        writer.check_complete(path)
 
 
 def write_time_stack(path, times, stacks: dict[str, np.ndarray], voxel_size: float) -> None:

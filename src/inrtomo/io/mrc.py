@@ -20,7 +20,7 @@ import mrcfile
 import numpy as np
 
 from ..errors import InputError
-from .common import Contents, atomic_output, require_file
+from .common import Contents, SlabWriter, atomic_output, raw_slabs, require_file
 
 SUFFIXES = (".mrc", ".mrcs", ".st", ".ali", ".preali", ".rec", ".map")
 OLD_FEI_RECORD = 128  # bytes per view
@@ -93,29 +93,6 @@ def write(path, data: np.ndarray, voxel_size: float, stack: bool = False) -> Non
             mrc.voxel_size = float(voxel_size)
 
 
-class SlabWriter:
-    """Writes a ``(z, y, x)`` float32 volume's z-slabs in place (``writer[z0:z1] = slab``),
-    each z-range once, keeping the statistics the MRC header needs."""
-
-    def __init__(self, file, offset: int, shape):
-        self.file, self.offset, self.shape = file, offset, tuple(shape)
-        self.count, self.total, self.squares = 0, 0.0, 0.0
-        self.low, self.high = np.inf, -np.inf
-
-    def __setitem__(self, index: slice, slab: np.ndarray) -> None:
-        start, stop, step = index.indices(self.shape[0])
-        slab = np.ascontiguousarray(slab, dtype=np.float32).reshape(stop - start, *self.shape[1:])
-        if step != 1:
-            raise ValueError("slabs are contiguous z-ranges")
-        self.file.seek(self.offset + start * slab[0].nbytes)
-        self.file.write(slab.tobytes())
-        values = slab.astype(np.float64)
-        self.count += values.size
-        self.total += values.sum()
-        self.squares += np.square(values).sum()
-        self.low, self.high = min(self.low, values.min()), max(self.high, values.max())
-
-
 @contextlib.contextmanager
 def streamed(path, shape, voxel_size: float) -> Iterator[SlabWriter]:
     """A float32 MRC volume of ``shape`` ``(z, y, x)`` and ``voxel_size`` (Å) written slab
@@ -125,13 +102,10 @@ def streamed(path, shape, voxel_size: float) -> Iterator[SlabWriter]:
         with mrcfile.new_mmap(tmp, shape=tuple(int(s) for s in shape), mrc_mode=2, overwrite=True) as mrc:
             offset = mrc.header.nbytes + int(mrc.header.nsymbt)
         with open(tmp, "r+b") as file:
-            writer = SlabWriter(file, offset, shape)
+            writer = raw_slabs(file, offset, shape)
             yield writer
-        if writer.count != np.prod(shape):
-            raise RuntimeError(f"only {writer.count} of {int(np.prod(shape))} voxels were written to {path}")
+        writer.check_complete(path)
         with mrcfile.mmap(tmp, mode="r+") as mrc:
             mrc.voxel_size = float(voxel_size)
-            mean = writer.total / writer.count
             header = mrc.header
-            header.dmin, header.dmax, header.dmean = writer.low, writer.high, mean
-            header.rms = np.sqrt(max(writer.squares / writer.count - mean * mean, 0.0))
+            header.dmin, header.dmax, header.dmean, header.rms = writer.low, writer.high, writer.mean, writer.rms

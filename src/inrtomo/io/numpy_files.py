@@ -2,12 +2,14 @@
 ``angles``, ``pixel_size``, ``tilt_axis_angle`` and ``times``)."""
 from __future__ import annotations
 
+import contextlib
 import zipfile
+from collections.abc import Iterator
 
 import numpy as np
 
 from ..errors import InputError
-from .common import Contents, atomic_output, require_file
+from .common import Contents, SlabWriter, atomic_output, raw_slabs, require_file
 
 SUFFIXES = (".npy", ".npz")
 DATA_KEYS = ("images", "data", "volume", "tilt_series")
@@ -44,3 +46,28 @@ def write(path, data: np.ndarray, voxel_size: float | None = None) -> None:
             np.savez(f, data=data, pixel_size=np.float64(voxel_size or 1.0))
         else:
             np.save(f, data)
+
+
+@contextlib.contextmanager
+def streamed(path, shape, voxel_size: float | None = None) -> Iterator[SlabWriter]:
+    """Like :func:`write`, given slab by slab through the yielded :class:`SlabWriter`:
+    straight into the file for ``.npy``; gathered in memory for ``.npz`` (a zip member is
+    written whole)."""
+    shape = tuple(int(s) for s in shape)
+    if str(path).lower().endswith(".npz"):
+        data = np.empty(shape, dtype=np.float32)
+
+        def put(start: int, slab: np.ndarray) -> None:
+            data[start:start + len(slab)] = slab
+
+        writer = SlabWriter(shape, put)
+        yield writer
+        writer.check_complete(path)
+        write(path, data, voxel_size)
+        return
+    with atomic_output(path) as tmp, tmp.open("w+b") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                                                 "fortran_order": False, "shape": shape})
+        writer = raw_slabs(f, f.tell(), shape)
+        yield writer
+        writer.check_complete(path)

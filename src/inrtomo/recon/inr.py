@@ -457,7 +457,7 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     ``shape`` (default ``(nx, ny, nx)``) refined ``upsample`` times. Returns the
     :class:`~inrtomo.data.Volume` (voxel size = pixel size / upsample) and a summary.
     With ``output`` (a volume file) the volume is written there by slabs instead
-    (:func:`inrtomo.io.volume_writer`) and ``None`` returned in its place. In a process
+    (:func:`inrtomo.io.volume_writer`, any volume format) and ``None`` returned in its place. In a process
     group (torchrun) only rank 0 samples the volume; the others return ``None``.
 
     With ``config.dynamic`` the volume is the clean sample (t = 0) and, for ``at_times``
