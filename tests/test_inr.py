@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -48,6 +50,20 @@ def test_every_field_trains_a_few_steps_without_nan(name):
     assert np.isfinite(volume).all() and volume.min() >= 0  # softplus output
 
 
+def test_a_collapsed_network_is_reported():
+    """Too large a learning rate drives the positional MLP's output far below softplus's
+    range: the volume is blank, and training says so."""
+    sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, supersample=1), seed=0)
+    images = torch.from_numpy(sim.series.images)
+    with pytest.warns(UserWarning, match="zero everywhere"):
+        collapsed = train_inr(images, sim.poses, (16, 16, 16),
+                              INRConfig(field="positional", steps=20, rays_per_step=256, learning_rate=0.3), quiet=True)
+    assert sample_grid(collapsed.field, (16, 16, 16)).max() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_inr(images, sim.poses, (16, 16, 16), INRConfig(steps=20, rays_per_step=256), quiet=True)
+
+
 def test_training_is_reproducible_on_cpu():
     sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, supersample=1), seed=0)
     images = torch.from_numpy(sim.series.images)
@@ -83,6 +99,31 @@ def test_hash_grid_gradient_sums_repeated_entries():
     points = torch.rand(100, 3) * 2 - 1
     assert torch.autograd.gradcheck(lambda t: _Gather.apply(t, torch.tensor([1, 1, 2])), (table,))
     assert grid(points).shape == (100, 6)
+
+
+def test_coarse_to_fine_switches_finer_hash_grid_levels_on_during_training():
+    grid = HashGrid(levels=4, log2_table=10, base_resolution=4, finest_resolution=32)
+    points = torch.rand(200, 3) * 2 - 1
+    grid.reveal(0.0)
+    features = grid(points)
+    assert features[:, 2:].abs().max() == 0 and features[:, :2].abs().max() > 0  # the coarsest level alone
+    features.sum().backward()
+    assert grid.tables.grad[1:].abs().max() == 0 and grid.tables.grad[0].abs().max() > 0
+    grid.reveal(0.5)
+    assert grid.weights.tolist() == [1.0, 1.0, 0.5, 0.0]
+    grid.reveal(1.0)
+    assert (grid(points)[:, 6:] != 0).any()
+
+    sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, supersample=1), seed=0)
+    seen = []
+    train_inr(torch.from_numpy(sim.series.images), sim.poses, (16, 16, 16),
+              INRConfig(steps=10, rays_per_step=128, coarse_to_fine=0.5), quiet=True,
+              on_step=lambda step, net: seen.append(net.encoding.weights.tolist()))
+    assert seen[0] == [1.0] + [0.0] * 7  # step 1: the coarsest level alone
+    assert all(a <= b for before, after in zip(seen, seen[1:]) for a, b in zip(before, after))
+    assert seen[4] != seen[5] == seen[-1] == [1.0] * 8  # all on from half of the steps
+    with pytest.raises(InputError, match="coarse_to_fine"):
+        INRConfig(coarse_to_fine=1.5).validate()
 
 
 def test_poses_stay_fixed_during_training():

@@ -43,7 +43,8 @@ class HashGrid(nn.Module):
     ``levels`` grids from ``base_resolution`` to ``finest_resolution`` cells per axis in a
     geometric series; each holds ``2**log2_table`` learnable ``features``-vectors, indexed
     directly while a level's corners fit and by the spatial hash otherwise; features are
-    interpolated trilinearly and concatenated over levels.
+    interpolated trilinearly and concatenated over levels. :meth:`reveal` switches the
+    finer levels on gradually (coarse to fine; all on by default).
     """
 
     PRIMES = (1, 2654435761, 805459861)
@@ -56,6 +57,14 @@ class HashGrid(nn.Module):
         self.table_size = 2**log2_table
         self.tables = nn.Parameter((torch.rand(levels, self.table_size, features, generator=generator) * 2 - 1) * 1e-4)
         self.out_dim = levels * features
+        self.register_buffer("weights", torch.ones(levels), persistent=False)
+
+    def reveal(self, fraction: float) -> None:
+        """Weigh the levels for ``fraction`` (0 to 1) of the way from the coarsest level
+        alone to all of them: each finer level fades in linearly as the fraction passes it
+        (a level with weight 0 gives zero features)."""
+        active = min(max(fraction, 0.0), 1.0) * (len(self.resolutions) - 1)
+        self.weights.copy_((active - torch.arange(len(self.resolutions)) + 1).clamp(0, 1))
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         unit = ((points.reshape(-1, 3).float() + 1) / 2).clamp(0, 1)
@@ -75,7 +84,7 @@ class HashGrid(nn.Module):
                 index = (x[:, :, None, None] ^ y[:, None, :, None] ^ z[:, None, None, :]) & (self.table_size - 1)
             w = weights[:, 0, :, None, None] * weights[:, 1, None, :, None] * weights[:, 2, None, None, :]
             values = _Gather.apply(self.tables[level], index.reshape(-1)).reshape(len(unit), 8, -1)
-            out.append((w.reshape(len(unit), 8, 1) * values).sum(1))
+            out.append((w.reshape(len(unit), 8, 1) * values).sum(1) * self.weights[level].to(values.dtype))
         return torch.cat(out, -1).reshape(*points.shape[:-1], -1).to(points.dtype)
 
 

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from .. import distributed
 from ..errors import InputError
-from ..fields import DYNAMIC_MODELS, FIELDS, LEARNING_RATES, make_field, make_spacetime_field
+from ..fields import DYNAMIC_MODELS, FIELDS, LEARNING_RATES, HashGrid, make_field, make_spacetime_field
 from ..geometry import POSE_GROUPS, PoseParameters, Poses, detector_coordinates, voxel_centres
 from ..io.common import atomic_output
 from ..progress import progress
@@ -65,6 +65,10 @@ class INRConfig:
     loss: str = "smooth-l1"
     """smooth-l1 (β = 0.1 in units of the data mean), mse, or poisson (negative
     log-likelihood of counts proportional to the pixels; needs non-negative data)."""
+    coarse_to_fine: float = 0.5
+    """Fraction of the steps over which a hash grid's finer levels are switched on, the
+    coarsest first (:meth:`inrtomo.fields.HashGrid.reveal`); 0: all from the start.
+    Static fields only."""
     tv_weight: float = 0.0
     """Weight of a total-variation penalty on random points (0: off); the penalty is
     measured in the field's output unit (mean pixel / nz) per voxel, so the weight is
@@ -185,6 +189,8 @@ class INRConfig:
                 raise InputError(f"{name.replace('_', ' ')} must be at least 1")
         if self.tv_weight < 0:
             raise InputError("the TV weight must not be negative")
+        if not 0 <= self.coarse_to_fine <= 1:
+            raise InputError("coarse_to_fine is a fraction of the steps, in [0, 1]")
         if not 0 <= self.holdout_fraction < 0.5:
             raise InputError("the held-out fraction must be in [0, 0.5)")
 
@@ -246,6 +252,13 @@ def _total_variation(net, shape, n_points: int, generator: torch.Generator, devi
     steps = torch.eye(3, device=device)
     values = net(torch.cat([points[None], points[None] + steps[:, None]], 0))  # (4, P)
     return (values[1:] - values[0]).abs().sum(0).mean()
+
+
+def _reveal(net: torch.nn.Module, fraction: float) -> None:
+    """Coarse to fine: the levels of every hash grid in ``net`` up to ``fraction`` (≥ 1: all)."""
+    for module in net.modules():
+        if isinstance(module, HashGrid):
+            module.reveal(fraction)
 
 
 def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INRConfig(), *, times=None,
@@ -378,6 +391,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     for step in bar:
         for name in groups:  # pose gradients only once the poses move
             pose.groups()[name].requires_grad_(step >= config.align_start)
+        if not config.dynamic:
+            _reveal(net, step / (config.coarse_to_fine * config.steps) if config.coarse_to_fine else 1.0)
         batch = draw_batch()[share]
         offsets = torch.rand((rays, samples), generator=jitter, device=jitter.device)[share].to(device)
         loss = _loss(config.loss, predict(batch, offsets, step >= config.dynamic_start), measured[batch] / unit)
@@ -421,6 +436,11 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     bar.close()
     if checkpoint is not None and ranks.main:
         save()
+    with torch.no_grad():  # a dead network (output pushed far below softplus's range) gives a blank volume
+        probe = _random_points(shape, 4096, torch.Generator().manual_seed(0), device)
+        if ranks.main and float(field(probe).abs().max()) <= 1e-6 * density:
+            warnings.warn("the reconstruction is zero everywhere: the network's output collapsed during "
+                          "training (unless the data are blank, lower the learning rate)")
     result.poses = pose.to_poses()
     return result
 
