@@ -93,17 +93,22 @@ few points and want a large rate, the MLP fields a small one (benchmarks/RESULTS
 
 
 def make_field(name: str, shape, *, scale: float = 1.0, positive: bool = True, seed: int = 0,
-               sigma: float = 1.0) -> nn.Module:
+               sigma: float = 1.0, resolution: float = 1.0) -> nn.Module:
     """A field by name with the package's default sizes for a ``shape`` volume; ``sigma``
-    is the Fourier features' scale (``fourier`` only, :class:`.FourierFeatures`)."""
+    is the Fourier features' scale (``fourier`` only, :class:`.FourierFeatures`),
+    ``resolution`` the hash grid's finest level in cells per voxel along the volume's
+    largest side (``hashgrid`` only)."""
     with torch.random.fork_rng(devices=[]):  # seeds the layers' initial weights, leaves the global RNG alone
         torch.manual_seed(seed)
-        return _build(name, shape, scale, positive, sigma, torch.Generator().manual_seed(seed))
+        return _build(name, shape, scale, positive, sigma, resolution, torch.Generator().manual_seed(seed))
 
 
-def _build(name: str, shape, scale: float, positive: bool, sigma: float, generator: torch.Generator) -> nn.Module:
+def _build(name: str, shape, scale: float, positive: bool, sigma: float, resolution: float,
+           generator: torch.Generator) -> nn.Module:
     if name == "hashgrid":
-        encoding = HashGrid(finest_resolution=max(shape), base_resolution=max(4, max(shape) // 8), generator=generator)
+        base = max(4, max(shape) // 8)
+        encoding = HashGrid(finest_resolution=max(base, round(max(shape) * resolution)), base_resolution=base,
+                            generator=generator)
         return Field(encoding, shape, hidden=32, layers=2, positive=positive, scale=scale)
     if name == "fourier":
         return Field(FourierFeatures(128, sigma, generator), shape, hidden=128, layers=3, positive=positive, scale=scale)

@@ -65,6 +65,10 @@ class INRConfig:
     loss: str = "smooth-l1"
     """smooth-l1 (β = 0.1 in units of the data mean), mse, or poisson (negative
     log-likelihood of counts proportional to the pixels; needs non-negative data)."""
+    grid_resolution: float = 0.5
+    """Hash grid of a static sample: its finest level in cells per voxel along the volume's
+    largest side (0.5: a cell per two voxels, a prior that fills the missing wedge and
+    averages noise better than 1; docs/inr.md)."""
     coarse_to_fine: float = 0.5
     """Fraction of the steps over which a hash grid's finer levels are switched on, the
     coarsest first (:meth:`inrtomo.fields.HashGrid.reveal`); 0: all from the start.
@@ -189,6 +193,8 @@ class INRConfig:
                 raise InputError(f"{name.replace('_', ' ')} must be at least 1")
         if self.tv_weight < 0:
             raise InputError("the TV weight must not be negative")
+        if not 0 < self.grid_resolution <= 4:
+            raise InputError("the hash grid's resolution is in cells per voxel, in (0, 4]")
         if not 0 <= self.coarse_to_fine <= 1:
             raise InputError("coarse_to_fine is a fraction of the steps, in [0, 1]")
         if not 0 <= self.holdout_fraction < 0.5:
@@ -295,7 +301,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         net = make_spacetime_field(config.dynamic, config.field, shape, scale=density, seed=config.seed,
                                    sigma=config.fourier_sigma, monotone=config.monotone).to(device)
     else:
-        net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma).to(device)
+        net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma,
+                         resolution=config.grid_resolution).to(device)
     view_times = torch.as_tensor(scaled_times(times, n), dtype=torch.float32, device=device)
     pose = PoseParameters(poses).to(device).requires_grad_(False)
     groups = config.align_groups
