@@ -38,6 +38,15 @@ class DistributedError(RuntimeError):
                    f"({reason}); its own message says why")
 
 
+@contextlib.contextmanager
+def _collective(rank: int) -> Iterator[None]:
+    """Around a collective of ``rank``: a lost peer becomes a :class:`DistributedError`."""
+    try:
+        yield
+    except RuntimeError as exc:
+        raise DistributedError.lost_peer(rank, exc) from None
+
+
 @dataclass(frozen=True)
 class Ranks:
     """This process's place in the run: ``rank`` of ``world`` processes."""
@@ -59,10 +68,8 @@ class Ranks:
     def sum(self, tensor: torch.Tensor) -> torch.Tensor:
         """``tensor`` summed over all ranks, in place."""
         if self.world > 1:
-            try:
+            with _collective(self.rank):
                 dist.all_reduce(tensor)
-            except RuntimeError as exc:
-                raise DistributedError.lost_peer(self.rank, exc) from None
         return tensor
 
     def sum_gradients(self, parameters: Iterable[torch.Tensor]) -> None:
@@ -86,10 +93,8 @@ class Ranks:
         if self.world == 1:
             return value
         box = [value]
-        try:
+        with _collective(self.rank):
             dist.broadcast_object_list(box, 0)
-        except RuntimeError as exc:
-            raise DistributedError.lost_peer(self.rank, exc) from None
         return box[0]
 
 
@@ -122,12 +127,10 @@ def process_group(device: torch.device) -> Iterator[tuple[Ranks, torch.device]]:
         yield current(), device
         # leave together (the others wait while rank 0 writes): a rank that exits while a
         # peer is still connected can abort in Gloo's teardown
-        try:
+        with _collective(dist.get_rank()):
             if device.type == "cuda":
                 dist.barrier()
             else:
                 dist.monitored_barrier(timeout=datetime.timedelta(days=7))
-        except RuntimeError as exc:
-            raise DistributedError.lost_peer(dist.get_rank(), exc) from None
     finally:
         dist.destroy_process_group()

@@ -123,3 +123,13 @@ def raw_slabs(file, offset: int, shape) -> SlabWriter:
         file.write(slab.tobytes())
 
     return SlabWriter(shape, put)
+
+
+def array_slabs(target, shape) -> SlabWriter:
+    """A :class:`SlabWriter` into ``target``, anything that takes ``target[z0:z1] = slab``
+    (a NumPy array, an h5py dataset) of ``shape``."""
+
+    def put(start: int, slab: np.ndarray) -> None:
+        target[start:start + len(slab)] = slab
+
+    return SlabWriter(shape, put)

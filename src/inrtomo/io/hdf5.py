@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
-from .common import Contents, SlabWriter, angstrom_per, atomic_output, require_file
+from .common import Contents, SlabWriter, angstrom_per, array_slabs, atomic_output, require_file
 
 SUFFIXES = (".h5", ".hdf5", ".hdf", ".emd")
 DATA_NAMES = ("tilt_series", "images", "data", "volume")
@@ -140,11 +140,7 @@ def streamed(path, shape, voxel_size: float) -> Iterator[SlabWriter]:
     with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
         ds = f.create_dataset("data", shape=tuple(int(s) for s in shape), dtype=np.float32)
         ds.attrs["pixel_size"] = float(voxel_size)
-
-        def put(start: int, slab: np.ndarray) -> None:
-            ds[start:start + len(slab)] = slab
-
-        writer = SlabWriter(shape, put)
+        writer = array_slabs(ds, shape)
         yield writer
         writer.check_complete(path)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .common import Contents, SlabWriter, atomic_output, raw_slabs, require_file
+from .common import Contents, SlabWriter, array_slabs, atomic_output, raw_slabs, require_file
 
 SUFFIXES = (".npy", ".npz")
 DATA_KEYS = ("images", "data", "volume", "tilt_series")
@@ -56,11 +56,7 @@ def streamed(path, shape, voxel_size: float | None = None) -> Iterator[SlabWrite
     shape = tuple(int(s) for s in shape)
     if str(path).lower().endswith(".npz"):
         data = np.empty(shape, dtype=np.float32)
-
-        def put(start: int, slab: np.ndarray) -> None:
-            data[start:start + len(slab)] = slab
-
-        writer = SlabWriter(shape, put)
+        writer = array_slabs(data, shape)
         yield writer
         writer.check_complete(path)
         write(path, data, voxel_size)

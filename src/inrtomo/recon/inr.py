@@ -443,9 +443,10 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     bar.close()
     if checkpoint is not None and ranks.main:
         save()
-    with torch.no_grad():  # a dead network (output pushed far below softplus's range) gives a blank volume
-        probe = _random_points(shape, 4096, torch.Generator().manual_seed(0), device)
-        if ranks.main and float(field(probe).abs().max()) <= 1e-6 * density:
+    if ranks.main:  # a dead network (output pushed far below softplus's range) gives a blank volume
+        with torch.no_grad():
+            probe = field(_random_points(shape, 4096, torch.Generator().manual_seed(0), device))
+        if float(probe.abs().max()) <= 1e-6 * density:
             warnings.warn("the reconstruction is zero everywhere: the network's output collapsed during "
                           "training (unless the data are blank, lower the learning rate)")
     result.poses = pose.to_poses()
@@ -513,7 +514,8 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     net = result.field.clean if config.dynamic else result.field
     fine = [s * upsample for s in shape]
     voxel = series.pixel_size / upsample
-    volume, main = None, distributed.current().main
+    ranks = distributed.current()
+    volume, main = None, ranks.main
     if main:
         if output is None:
             volume = Volume(sample_grid(net, shape, upsample=upsample, device=device, quiet=quiet), voxel)
@@ -523,7 +525,7 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     summary = {"method": "inr", "shape": fine, "device": str(torch.device(device)),
                "config": vars(config), "upsample": upsample, "steps": len(result.losses),
                "stopped_early": result.stopped_early, "final_loss": result.losses[-1], "training_s": trained,
-               "processes": distributed.current().world,
+               "processes": ranks.world,
                "losses": result.losses, "heldout_losses": result.heldout}
     if config.align_groups:
         summary["poses"] = result.poses
