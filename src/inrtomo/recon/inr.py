@@ -32,6 +32,13 @@ from ..progress import progress
 from ..render import integrate
 
 LOSSES = ("smooth-l1", "mse", "poisson")
+SMOOTH_L1_BETA = (3.0, 0.1)
+"""smooth-l1's β (units of the data mean) at the start and the end of a static hash grid's
+coarse-to-fine phase (poses fixed), geometric in between; the end value throughout
+otherwise. Most
+pixels of a sparse sample are near zero, so while only the coarse levels are on, the
+nearly absolute loss of β 0.1 fits them (a median) and can drive the whole field to zero
+at low dose; a β of 3 fits a mean there first (benchmarks/RESULTS.md)."""
 PRECISIONS = ("float32", "bfloat16")
 DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
                     "decomposed": {"dynamic_weight": 0.001, "dynamic_start": 60}}
@@ -63,7 +70,9 @@ class INRConfig:
     """Adam's initial learning rate, with cosine decay to 5 % of it over ``steps``; 0: the
     field's own rate (:data:`inrtomo.fields.LEARNING_RATES`, chosen by measurement)."""
     loss: str = "smooth-l1"
-    """smooth-l1 (β = 0.1 in units of the data mean), mse, or poisson (negative
+    """smooth-l1 (β in units of the data mean: 0.1, falling from 3 to it during the
+    coarse-to-fine phase of a static hash grid with fixed poses, :data:`SMOOTH_L1_BETA`),
+    mse, or poisson (negative
     log-likelihood of counts proportional to the pixels; needs non-negative data)."""
     grid_resolution: float = 0.5
     """Hash grid of a static sample: its finest level in cells per voxel along the volume's
@@ -73,6 +82,10 @@ class INRConfig:
     """Fraction of the steps over which a hash grid's finer levels are switched on, the
     coarsest first (:meth:`inrtomo.fields.HashGrid.reveal`); 0: all from the start.
     Static fields only."""
+    warmup: int | None = None
+    """Steps over which the field's learning rate rises linearly to ``learning_rate``
+    (Adam's first steps are its largest); None: 20 for a static sample with fixed poses,
+    0 with ``align`` or ``dynamic``, whose settings were measured without it."""
     tv_weight: float = 0.0
     """Weight of a total-variation penalty on random points (0: off); the penalty is
     measured in the field's output unit (mean pixel / nz) per voxel, so the weight is
@@ -126,6 +139,8 @@ class INRConfig:
         self.field = self.field or ("positional" if self.dynamic else "hashgrid")
         if not self.learning_rate and self.field in LEARNING_RATES:
             self.learning_rate = LEARNING_RATES[self.field]
+        if self.warmup is None:
+            self.warmup = 0 if self.dynamic or self.align else 20
         own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_start": 0})
         for name, value in own.items():
             if getattr(self, name) is None:
@@ -188,6 +203,8 @@ class INRConfig:
             raise InputError("the learning rate and the Fourier scale must be positive")
         if self.samples_per_ray < 0:
             raise InputError("samples per ray must be positive (or 0 for automatic)")
+        if self.warmup < 0:
+            raise InputError("the learning-rate warm-up must not be negative")
         for name in ("steps", "rays_per_step", "eval_every", "patience"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name.replace('_', ' ')} must be at least 1")
@@ -221,12 +238,20 @@ def scaled_times(times, n: int) -> np.ndarray:
     return (times - times.min()) / span if span > 0 else np.zeros(n)
 
 
-def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
+def rate_factor(step: int, steps: int, warmup: int = 0) -> float:
+    """The learning rate at ``step`` (from 0) as a fraction of the initial one: a linear
+    rise over ``warmup`` steps, times a cosine decay from 1 to 5 % over ``steps``."""
+    decay = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / steps, 1.0)))
+    return min((step + 1) / warmup, 1.0) * decay if warmup else decay
+
+
+def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor, beta: float = SMOOTH_L1_BETA[1]
+          ) -> torch.Tensor:
     if name == "mse":
         return F.mse_loss(predicted, measured)
     if name == "poisson":  # up to terms without the prediction; counts = k · pixels for any k > 0
         return (predicted - measured * torch.log(predicted.clamp(min=1e-6))).mean()
-    return F.smooth_l1_loss(predicted, measured, beta=0.1)
+    return F.smooth_l1_loss(predicted, measured, beta=beta)
 
 
 def _pose_penalty(pose: PoseParameters, groups: list[str]) -> torch.Tensor:
@@ -350,14 +375,11 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         values = integrate(lambda points: field(points, t), origins, directions, shape, samples, offsets)
         return values / unit
 
-    def decay(s: int) -> float:  # cosine from 1 to 5 % over the step budget
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s / config.steps, 1.0)))
-
     def pose_factor(s: int) -> float:  # 0 until align_start, a linear warm-up, then the field's decay
-        return min(max((s - config.align_start) / max(config.align_warmup, 1), 0.0), 1.0) * decay(s)
+        return min(max((s - config.align_start) / max(config.align_warmup, 1), 0.0), 1.0) * rate_factor(s, config.steps)
 
     optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: rate_factor(s, config.steps, config.warmup))
     pose_optimiser = torch.optim.Adam(
         [{"params": [pose.groups()[g]], "lr": 0.0,
           "base": config.pose_rates.get(g, POSE_RATES[g]) * (1 if g == "shift" else math.pi / 180)} for g in groups]
@@ -393,16 +415,23 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         with atomic_output(checkpoint) as tmp:
             torch.save(state, tmp)
 
+    staged = config.coarse_to_fine and config.field == "hashgrid" and not config.dynamic
+    scheduled = staged and not groups  # β from SMOOTH_L1_BETA[0]; alignment was measured without
     saved_at = time.monotonic()
     bar = progress(range(first, config.steps), desc=f"INR ({config.field})", unit="step", quiet=quiet)
     for step in bar:
         for name in groups:  # pose gradients only once the poses move
             pose.groups()[name].requires_grad_(step >= config.align_start)
-        if not config.dynamic:
-            _reveal(net, step / (config.coarse_to_fine * config.steps) if config.coarse_to_fine else 1.0)
+        coarse = step / (config.coarse_to_fine * config.steps) if staged else 1.0
+        _reveal(net, coarse)
+        beta = SMOOTH_L1_BETA[0] * (SMOOTH_L1_BETA[1] / SMOOTH_L1_BETA[0]) ** min(coarse, 1.0) if scheduled \
+            else SMOOTH_L1_BETA[1]
         batch = draw_batch()[share]
         offsets = torch.rand((rays, samples), generator=jitter, device=jitter.device)[share].to(device)
-        loss = _loss(config.loss, predict(batch, offsets, step >= config.dynamic_start), measured[batch] / unit)
+        predicted, target = predict(batch, offsets, step >= config.dynamic_start), measured[batch] / unit
+        loss = _loss(config.loss, predicted, target, beta)
+        # the recorded loss keeps the final β, so that the curve is comparable over the run
+        shown = _loss(config.loss, predicted.detach(), target) - loss.detach()
         if config.tv_weight:
             tv = _total_variation(field, shape, rays, generator, device, share) / density
             loss = loss + config.tv_weight * tv
@@ -422,7 +451,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
                 group["lr"] = group["base"] * pose_factor(step)
             pose_optimiser.step()
             pose.fix_gauge()
-        result.losses.append(ranks.sum(loss.detach()).item())
+        result.losses.append(ranks.sum(loss.detach() + shown * weight).item())
         if on_step is not None:
             on_step(step + 1, net)
         if n_held and ((step + 1) % config.eval_every == 0 or step + 1 == config.steps):
