@@ -35,10 +35,9 @@ LOSSES = ("smooth-l1", "mse", "poisson")
 SMOOTH_L1_BETA = (3.0, 0.1)
 """smooth-l1's β (units of the data mean) at the start and the end of a static hash grid's
 coarse-to-fine phase (poses fixed), geometric in between; the end value throughout
-otherwise. Most
-pixels of a sparse sample are near zero, so while only the coarse levels are on, the
-nearly absolute loss of β 0.1 fits them (a median) and can drive the whole field to zero
-at low dose; a β of 3 fits a mean there first (benchmarks/RESULTS.md)."""
+otherwise. Most pixels of a sparse sample are near zero, so while only the coarse levels
+are on, the nearly absolute loss of β 0.1 fits them (a median) and can drive the whole
+field to zero at low dose; a β of 3 fits a mean there first (benchmarks/RESULTS.md)."""
 PRECISIONS = ("float32", "bfloat16")
 DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
                     "decomposed": {"dynamic_weight": 0.001, "dynamic_start": 60}}
@@ -72,8 +71,8 @@ class INRConfig:
     loss: str = "smooth-l1"
     """smooth-l1 (β in units of the data mean: 0.1, falling from 3 to it during the
     coarse-to-fine phase of a static hash grid with fixed poses, :data:`SMOOTH_L1_BETA`),
-    mse, or poisson (negative
-    log-likelihood of counts proportional to the pixels; needs non-negative data)."""
+    mse, or poisson (negative log-likelihood of counts proportional to the pixels; needs
+    non-negative data)."""
     grid_resolution: float = 0.5
     """Hash grid of a static sample: its finest level in cells per voxel along the volume's
     largest side (0.5: a cell per two voxels, a prior that fills the missing wedge and
