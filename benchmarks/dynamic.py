@@ -2,7 +2,7 @@
 grows during acquisition each method leaves in the clean volume.
 
     .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 300] [--cases 0 1 …]
-        [--weights 0.01 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048] [--threads 2]
+        [--weights 0.01 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048] [--threads 2] [--floor]
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
 ones (±60° at 3°, 5000 e/Å², optionally 1 px shifts given to every method as known
@@ -10,12 +10,18 @@ poses), with the ``sweep`` and ``uniform`` contamination of
 :func:`inrtomo.simulate.contaminate` on the nanoparticles phantom (seed 1). Methods: SIRT
 (100 iterations), the static INR with the default hash grid and with the positional-
 encoding MLP (the network of the space-time model), seed 001's space-time INR and the
-decomposition (its static part the positional MLP), all with the same step budget. Columns: ``ssim`` of the clean volume against the
-uncontaminated truth (x–z slices); ``left`` = contamination left in the clean volume,
+decomposition (its static part the positional MLP), all with the same steps and rays per
+step. Columns: ``ssim`` of the clean volume against the uncontaminated truth (x–z
+slices); ``left`` = contamination left in the clean volume,
 the positive excess over the truth summed over the voxels the contamination covers by the
 last view, as a fraction of the contamination's mass then; ``D err`` = relative L2 error
 of the recovered contamination at the last view's time. Targets (issue 6): space-time
 clean ``ssim`` above static INR above SIRT; ``left`` below 20 % of the static INR's.
+
+``left`` also counts what a method leaves in those voxels without any contamination (the
+blur of the particles' surfaces, which the layer covers). ``--floor`` measures it: every
+method also reconstructs the same acquisition of the uncontaminated sample (same noise
+seed), and two more columns give its ``left`` there (``floor``) and ``left − floor``.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ import torch
 
 from inrtomo import metrics
 from inrtomo.projector import Projector
-from inrtomo.recon.inr import INRConfig, sample_grid, train_inr
+from inrtomo.recon.inr import RAYS, INRConfig, sample_grid, train_inr
 from inrtomo.recon.sirt import sirt
 from inrtomo.simulate import Acquisition, contaminate, make_phantom, simulate
 
@@ -41,46 +47,56 @@ CASES = [
 ]
 
 
+def reconstruct(args, spec, sim, shape):
+    """The clean volume and the contamination at t = 1 (None for a static method) of one
+    method ``spec`` = (name, dynamic model, field, weight, start, seed) on ``sim``."""
+    name, dynamic, field, weight, begin, seed = spec
+    images = torch.from_numpy(sim.series.images)
+    if name == "SIRT":
+        return sirt(Projector(shape, sim.poses, images.shape[1:]), images, 100, quiet=True).volume.numpy(), None
+    config = INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
+                       dynamic_weight=weight, dynamic_start=begin)
+    result = train_inr(images, sim.poses, shape, config, times=sim.series.times, quiet=True)
+    if dynamic:
+        return sample_grid(result.field.clean, shape), sample_grid(result.field.at(1.0, "contamination"), shape)
+    return sample_grid(result.field, shape), None
+
+
 def run_case(args, label, model, acq) -> list[dict]:
-    phantom = contaminate(make_phantom("nanoparticles", args.size, seed=1), args.size, model)
+    base = make_phantom("nanoparticles", args.size, seed=1)
+    phantom = contaminate(base, args.size, model)
     sim = simulate(phantom, args.size, acq, seed=1)
+    uncontaminated = simulate(base, args.size, acq, seed=1) if args.floor else None
     shape = (args.size,) * 3
     truth = sim.truth.data
-    last = float(sim.series.times.max())
-    grown = phantom.voxelize(shape, t=last) - truth
-    images = torch.from_numpy(sim.series.images)
+    grown = phantom.voxelize(shape, t=float(sim.series.times.max())) - truth
+    specs = [("SIRT", "", "", None, None, 0)]
+    specs += [(f"static INR ({field})", "", field, None, None, seed)
+              for field in ("hashgrid", "positional") for seed in args.seeds]
+    specs += [(name, name, "positional", w, b, seed) for name in ("spacetime", "decomposed")
+              for w in args.weights or [None] for b in args.starts or [None] for seed in args.seeds]
     rows = []
-
-    def score(method, clean, seconds, contamination=None):
+    for spec in specs:
+        name, dynamic, _, weight, begin, seed = spec
+        start = time.perf_counter()
+        clean, contamination = reconstruct(args, spec, sim, shape)
+        seconds = time.perf_counter() - start
+        method = name
+        if dynamic:
+            config = INRConfig(dynamic=dynamic, dynamic_weight=weight, dynamic_start=begin)
+            method += f" (λ={config.dynamic_weight:g}, start {config.dynamic_start})"
+        if name != "SIRT" and len(args.seeds) > 1:
+            method += f", seed {seed}"
         row = dict(case=label, model=model, method=method, ssim=metrics.ssim(clean, truth),
                    left=metrics.contamination_left(clean, truth, grown), seconds=seconds,
                    d_err=float(np.linalg.norm(contamination - grown) / np.linalg.norm(grown))
                    if contamination is not None else float("nan"))
+        line = f"| {label} | {model} | {method} | {row['ssim']:.3f} | {row['left']:.3f} | "
+        if uncontaminated is not None:
+            row["floor"] = metrics.contamination_left(reconstruct(args, spec, uncontaminated, shape)[0], truth, grown)
+            line += f"{row['floor']:.3f} | {row['left'] - row['floor']:.3f} | "
         rows.append(row)
-        print(f"| {label} | {model} | {method} | {row['ssim']:.3f} | {row['left']:.3f} | "
-              f"{row['d_err']:.3f} | {seconds:.0f} |", flush=True)
-
-    start = time.perf_counter()
-    volume = sirt(Projector(shape, sim.poses, images.shape[1:]), images, 100, quiet=True).volume.numpy()
-    score("SIRT", volume, time.perf_counter() - start)
-    runs = [("static INR (hashgrid)", "", "hashgrid", None, None), ("static INR (positional)", "", "positional", None, None)]
-    runs += [(name, name, "positional", w, s) for name in ("spacetime", "decomposed")
-             for w in args.weights or [None] for s in args.starts or [None]]
-    for name, dynamic, field, weight, begin in runs:
-        for seed in args.seeds:
-            config = INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
-                               dynamic_weight=weight, dynamic_start=begin)
-            method = f"{name} (λ={config.dynamic_weight:g}, start {config.dynamic_start})" if dynamic else name
-            start = time.perf_counter()
-            result = train_inr(images, sim.poses, shape, config, times=sim.series.times, quiet=True)
-            seconds = time.perf_counter() - start
-            method += f", seed {seed}" if len(args.seeds) > 1 else ""
-            if dynamic:
-                clean = sample_grid(result.field.clean, shape)
-                contamination = sample_grid(result.field.at(1.0, "contamination"), shape)
-                score(method, clean, seconds, contamination)
-            else:
-                score(method, sample_grid(result.field, shape), seconds)
+        print(line + f"{row['d_err']:.3f} | {seconds:.0f} |", flush=True)
     return rows
 
 
@@ -94,14 +110,19 @@ def main() -> None:
     parser.add_argument("--starts", type=int, nargs="*", default=None,
                         help="Static warm-up steps to try for the space-time models (default: each model's own).")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="INR seeds (every method runs with each).")
-    parser.add_argument("--rays", type=int, default=INRConfig.rays_per_step, help="Rays per INR step.")
+    parser.add_argument("--rays", type=int, default=RAYS,
+                        help="Rays per INR step, the same for every method (0: each method's default).")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default).")
+    parser.add_argument("--floor", action="store_true",
+                        help="Also reconstruct the uncontaminated sample with every method: left's floor.")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"nanoparticles {args.size}³ + growing contamination, INR {args.steps} steps; clean ssim vs the "
           "uncontaminated truth (x–z slices); left: contamination left in the clean volume; D err at the last view")
-    print("| case | contamination | method | ssim | left | D err | s |\n|" + " --- |" * 7)
+    columns = ["case", "contamination", "method", "ssim", "left"] + ["floor", "left − floor"] * args.floor
+    columns += ["D err", "s"]
+    print("| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns))
     for index in args.cases if args.cases is not None else range(len(CASES)):
         run_case(args, *CASES[index])
 

@@ -53,7 +53,7 @@ SWEEPS = {  # name → the varied setting's label and cases (tilt range ±°, ti
 }
 COLUMNS = ("sweep", "phantom", "range", "step", "fluence", "seed", "views", "blank_ssim", "sirt_iterations", "sirt_ssim",
            "sirt_psnr", "inr_ssim", "inr_psnr", "inr_seconds", "dissimilarity_ratio", "seconds_to_sirt",
-           "astra_seconds")
+           "astra_seconds", "rays")
 
 
 def best_sirt(series, truth):
@@ -92,7 +92,7 @@ def run_case(args, sweep, phantom, tilt, step, fluence, seed, astra_cache) -> di
                 blank_ssim=metrics.ssim(np.zeros_like(truth), truth), sirt_iterations=sirt_its, sirt_ssim=sirt_ssim, sirt_psnr=sirt_psnr, inr_ssim=inr_ssim,
                 inr_psnr=metrics.psnr(inr, truth), inr_seconds=seconds,
                 dissimilarity_ratio=(1 - inr_ssim) / (1 - sirt_ssim), seconds_to_sirt=tracker.seconds_to(sirt_ssim),
-                astra_seconds=astra_cache.get(views, math.nan))
+                astra_seconds=astra_cache.get(views, math.nan), rays=result.rays_per_step)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--tilt-step", type=float, default=3.0)
     parser.add_argument("--fluence", type=float, default=3000.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--rays", type=int, default=1024)
+    parser.add_argument("--rays", type=int, default=1024, help="Rays per INR step; 0: the default INR's (automatic)")
     parser.add_argument("--steps", type=int, default=INRConfig.steps)
     parser.add_argument("--lr", type=float, default=INRConfig.learning_rate, help="0: the field's own")
     parser.add_argument("--loss", default=INRConfig.loss)
@@ -157,11 +157,11 @@ def main() -> None:
 
     cases = ([(name, r, s, f) for name in args.sweep for r, s, f in SWEEPS[name][1]] if args.sweep else
              [("", r, args.tilt_step, args.fluence) for r in args.tilt_ranges])
-    print(f"{args.size}³, INR: {args.rays} rays × {INRConfig.samples_per_ray or args.size} samples, {args.steps} steps, "
+    print(f"{args.size}³, INR: {args.rays or 'automatic'} rays × {INRConfig.samples_per_ray or args.size} samples, {args.steps} steps, "
           f"{args.field}, {args.loss}, lr {INRConfig(field=args.field, learning_rate=args.lr).learning_rate:g}, torch threads {torch.get_num_threads()}")
     print(f"{'sweep':<6}{'phantom':<14}{'range':>6}{'step':>5}{'fluence':>8}{'seed':>5}{'blank':>6}{'SIRT it':>8}{'SIRT ssim':>10}"
           f"{'SIRT psnr':>10}{'INR ssim':>9}{'INR psnr':>9}{'INR s':>7}{'dissim. ratio':>14}{'s to SIRT':>10}"
-          f"{'ASTRA s':>8}")
+          f"{'ASTRA s':>8}{'rays':>6}")
     rows, astra_cache, done = [], {}, set()
     for phantom in args.phantoms:
         for sweep, tilt, step, fluence in cases:
@@ -177,7 +177,7 @@ def main() -> None:
                       f"{row['sirt_iterations']:>8}"
                       f"{row['sirt_ssim']:>10.3f}{row['sirt_psnr']:>10.2f}{row['inr_ssim']:>9.3f}{row['inr_psnr']:>9.2f}"
                       f"{row['inr_seconds']:>7.1f}{row['dissimilarity_ratio']:>14.2f}{row['seconds_to_sirt']:>10.1f}"
-                      f"{row['astra_seconds']:>8.1f}", flush=True)
+                      f"{row['astra_seconds']:>8.1f}{row['rays']:>6}", flush=True)
                 if args.csv:
                     new = not args.csv.exists()
                     with open(args.csv, "a", newline="") as f:

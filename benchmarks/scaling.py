@@ -67,7 +67,7 @@ def processes(size: int, steps: int, device: str) -> None:
         record = json.loads(out.with_suffix(".json").read_text())["parameters"]
         volume = mrcfile.read(out)
         runs[n] = (record, volume)
-        samples = record["steps"] * record["config"]["rays_per_step"] * (record["config"]["samples_per_ray"] or size)
+        samples = record["steps"] * record["rays_per_step"] * (record["config"]["samples_per_ray"] or size)
         rows.append((n, record["training_s"], samples / record["training_s"], wall,
                      metrics.ssim(volume, truth)))
     print(f"\n{size}³, {sim.series.n_views} views, {steps} steps of 2048 rays × {size} samples, {CORES} cores, {device}")

@@ -10,7 +10,7 @@ from inrtomo.fields.encodings import _Gather
 from inrtomo.geometry import Poses
 from inrtomo.projector import Projector
 from inrtomo.recon.classical import reconstruct
-from inrtomo.recon.inr import INRConfig, rate_factor, sample_grid, train_inr
+from inrtomo.recon.inr import PASSES, RAYS, INRConfig, rate_factor, rays_per_step, sample_grid, train_inr
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 
 from helpers import relative_error
@@ -155,6 +155,23 @@ def test_learning_rate_warms_up_then_decays():
     assert rates[-1] == pytest.approx(0.05, abs=1e-3) and rate_factor(0, 200) == 1.0
     with pytest.raises(InputError, match="warm-up"):
         INRConfig(warmup=-1).validate()
+
+
+def test_a_small_series_gets_fewer_rays_per_step_unless_they_are_given():
+    default = INRConfig()
+    assert rays_per_step(default, 61 * 64 * 64) == RAYS  # 64³, ±60° at 2°: the full batch
+    small = rays_per_step(default, 18 * 64 * 64)  # ±70° at 8°
+    assert small < RAYS and small * default.steps == pytest.approx(PASSES * 18 * 64 * 64, abs=default.steps)
+    assert rays_per_step(default, 10) == 64 and rays_per_step(INRConfig(rays_per_step=500), 18 * 64 * 64) == 500
+    for measured in (INRConfig(align="shift"), INRConfig(dynamic="spacetime")):  # keep the batch they were measured with
+        assert rays_per_step(measured, 18 * 64 * 64) == RAYS
+    sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16, Acquisition(tilt_step=10, supersample=1), seed=0)
+    config = INRConfig(steps=20)
+    result = train_inr(torch.from_numpy(sim.series.images), sim.poses, (16, 16, 16), config, quiet=True)
+    pixels = sim.series.images.size  # less the held-out ones (at most 2 %)
+    assert rays_per_step(config, int(0.98 * pixels)) <= result.rays_per_step <= rays_per_step(config, pixels) < RAYS
+    with pytest.raises(InputError, match="rays per step"):
+        INRConfig(rays_per_step=-1).validate()
 
 
 def test_poses_stay_fixed_during_training():

@@ -44,6 +44,10 @@ DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
 """Per space-time model: contamination penalty and static warm-up, chosen by measurement
 (docs/dynamic.md). The decomposition needs its static part formed first and only a weak
 penalty; the 4-D network has no static part and needs a stronger penalty instead."""
+RAYS = 2048
+"""Rays per step of a series large enough (:func:`rays_per_step`)."""
+PASSES = 2.0
+"""Most passes over the training pixels a default run makes (:func:`rays_per_step`)."""
 HELD_OUT_MAX = 2**16
 """Most held-out pixels, so that evaluating them stays cheap on large series."""
 POSE_RATES = {"axis": 0.2, "rotation": 0.02, "tilt": 0.02, "shift": 0.05, "out_of_plane": 0.02}
@@ -60,8 +64,9 @@ class INRConfig:
     static part of a ``decomposed`` dynamic model (docs/dynamic.md)."""
     steps: int = 200
     """Most optimisation steps."""
-    rays_per_step: int = 2048
-    """Random pixels (rays) per step."""
+    rays_per_step: int = 0
+    """Random pixels (rays) per step; 0: :data:`RAYS`, fewer for a small series of a static
+    sample with fixed poses (:func:`rays_per_step`)."""
     samples_per_ray: int = 0
     """Stratified samples along each ray's chord through the volume; 0: the volume's
     largest size in voxels (about one sample per voxel crossed)."""
@@ -204,9 +209,11 @@ class INRConfig:
             raise InputError("samples per ray must be positive (or 0 for automatic)")
         if self.warmup < 0:
             raise InputError("the learning-rate warm-up must not be negative")
-        for name in ("steps", "rays_per_step", "eval_every", "patience"):
+        for name in ("steps", "eval_every", "patience"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name.replace('_', ' ')} must be at least 1")
+        if self.rays_per_step < 0:
+            raise InputError("rays per step must be positive (or 0 for automatic)")
         if self.tv_weight < 0:
             raise InputError("the TV weight must not be negative")
         if not 0 < self.grid_resolution <= 4:
@@ -219,11 +226,12 @@ class INRConfig:
 
 @dataclass
 class INRResult:
-    """The fitted ``field``, the ``poses`` it was fitted at (refined with alignment),
-    training ``losses`` per step and held-out losses as ``(step, loss)`` pairs."""
+    """The fitted ``field``, the ``poses`` it was fitted at (refined with alignment), the
+    ``rays_per_step`` it drew, training ``losses`` per step and held-out losses as ``(step, loss)`` pairs."""
 
     field: torch.nn.Module
     poses: Poses
+    rays_per_step: int
     losses: list[float] = field(default_factory=list)
     heldout: list[tuple[int, float]] = field(default_factory=list)
     stopped_early: bool = False
@@ -235,6 +243,17 @@ def scaled_times(times, n: int) -> np.ndarray:
     times = np.linspace(0.0, 1.0, n) if times is None else np.asarray(times, dtype=np.float64)
     span = float(times.max() - times.min()) if times.size else 0.0
     return (times - times.min()) / span if span > 0 else np.zeros(n)
+
+
+def rays_per_step(config: INRConfig, pixels: int) -> int:
+    """Rays per step of ``config`` for a series of ``pixels`` training pixels: its own
+    ``rays_per_step``, or for 0 :data:`RAYS`, lowered for a static sample with fixed poses
+    so that the run draws at most :data:`PASSES` times as many rays as there are pixels (a
+    sparse series holds less to fit, and a step's time grows with its rays; at least 64).
+    Alignment and the dynamic models keep :data:`RAYS`, with which they were measured."""
+    if config.rays_per_step or config.align_groups or config.dynamic:
+        return config.rays_per_step or RAYS
+    return min(RAYS, max(64, math.ceil(PASSES * pixels / config.steps)))
 
 
 def rate_factor(step: int, steps: int, warmup: int = 0) -> float:
@@ -340,12 +359,12 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     held = torch.randint(n_pixels, (min(int(config.holdout_fraction * n_pixels), HELD_OUT_MAX),),
                          generator=generator).unique().to(device)
     n_held = held.numel()
-    rays = config.rays_per_step
+    rays = rays_per_step(config, n_pixels - n_held)
     share = ranks.share(rays)
     weight = (share.stop - share.start) / rays  # this rank's part of each mean over the batch
 
     def draw_batch() -> torch.Tensor:
-        """``rays_per_step`` random training pixels (flat indices), none of them held out."""
+        """``rays`` random training pixels (flat indices), none of them held out."""
         batch = torch.zeros(0, dtype=torch.long, device=device)
         while batch.numel() < rays:
             more = torch.randint(n_pixels, (int(rays / (1 - config.holdout_fraction) * 1.1) + 16,),
@@ -384,7 +403,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
           "base": config.pose_rates.get(g, POSE_RATES[g]) * (1 if g == "shift" else math.pi / 180)} for g in groups]
         or [{"params": [torch.zeros(0)]}])
     ranks.broadcast(t.detach() for t in net.state_dict().values())  # one starting point for all
-    result = INRResult(net, poses)
+    result = INRResult(net, poses, rays)
     best, stale, first = math.inf, 0, 0
     identity = {"config": vars(config), "shape": list(shape), "images": list(images.shape)}
     if resume:
@@ -551,7 +570,8 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
             with io.volume_writer(output, fine, voxel) as out:
                 sample_grid(net, shape, upsample=upsample, device=device, out=out, quiet=quiet)
     summary = {"method": "inr", "shape": fine, "device": str(torch.device(device)),
-               "config": vars(config), "upsample": upsample, "steps": len(result.losses),
+               "config": vars(config), "rays_per_step": result.rays_per_step, "upsample": upsample,
+               "steps": len(result.losses),
                "stopped_early": result.stopped_early, "final_loss": result.losses[-1], "training_s": trained,
                "processes": ranks.world,
                "losses": result.losses, "heldout_losses": result.heldout}
