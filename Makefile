@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,astra]'
+	$(BIN)/python -m pip install --quiet -e '.[test,astra,atoms]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -26,6 +26,7 @@ from .recon.classical import reconstruct, reproject, series_poses
 from .recon.inr import LOSSES, PRECISIONS, INRConfig, reconstruct_inr
 from .record import write_record
 from .simulate import CONTAMINATION, PHANTOMS, Acquisition, contaminate, make_phantom, simulate
+from .simulate.atoms import ATOMIC_PHANTOMS, cnt_contamination
 from .simulate.acquire import SHIFT_MODELS
 
 # Existence is checked by the readers, which say so in one line.
@@ -82,7 +83,8 @@ def info(path: Path, angles: Path | None) -> None:
 
 @cli.command(name="simulate")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--phantom", type=click.Choice(list(PHANTOMS)), default="nanoparticles", show_default=True)
+@click.option("--phantom", type=click.Choice([*PHANTOMS, *ATOMIC_PHANTOMS]), default="nanoparticles", show_default=True,
+              help="cnt-contamination: seed 001's carbon nanotube, atom by atom, with amorphous carbon arriving during acquisition (abTEM potentials; needs inrtomo[atoms]; use --pixel-size 0.5 or so).")
 @click.option("--size", type=click.IntRange(8, 1024), default=64, show_default=True, help="Volume and detector size N (N³ voxels, N × N pixels).")
 @click.option("--tilt-range", nargs=2, type=float, default=(-60.0, 60.0), show_default=True, metavar="MIN MAX", help="Degrees.")
 @click.option("--tilt-step", type=float, default=2.0, show_default=True, help="Degrees.")
@@ -94,7 +96,7 @@ def info(path: Path, angles: Path | None) -> None:
 @click.option("--shift-model", type=click.Choice(SHIFT_MODELS), default="gaussian", show_default=True)
 @click.option("--tilt-jitter", type=float, default=0.0, show_default=True, help="Std of reported-angle errors, degrees.")
 @click.option("--contamination", type=click.Choice(CONTAMINATION), default=None,
-              help="A carbon-like layer that grows on the particles during acquisition: sweep (from −x to +x, seed 001's) or uniform. truth.mrc stays the clean sample; contamination.mrc holds what has grown by the last view.")
+              help="A carbon-like layer that grows on the particles during acquisition: sweep (from −x to +x, seed 001's) or uniform (sweep for cnt-contamination unless given). truth.mrc stays the clean sample; contamination.mrc holds what has grown by the last view.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Fixes the phantom layout and the noise.")
 def simulate_cmd(outdir: Path, phantom: str, size: int, tilt_range, tilt_step, scheme, fluence, pixel_size,
                  tilt_axis_error, shift_std, shift_model, tilt_jitter, contamination, seed) -> None:
@@ -109,9 +111,13 @@ def simulate_cmd(outdir: Path, phantom: str, size: int, tilt_range, tilt_step, s
     if outdir.exists() and not outdir.is_dir():
         raise InputError(f"{outdir} exists and is not a folder")
     start = time.perf_counter()
-    sample = make_phantom(phantom, size, seed)
-    if contamination:
-        sample = contaminate(sample, size, contamination)
+    if phantom in ATOMIC_PHANTOMS:
+        contamination = contamination or "sweep"
+        sample = cnt_contamination(size, pixel_size, contamination, seed)
+    else:
+        sample = make_phantom(phantom, size, seed)
+        if contamination:
+            sample = contaminate(sample, size, contamination)
     sim = simulate(sample, size, acq, seed=seed, name=phantom)
     sim.parameters["contamination"] = contamination
     outdir.mkdir(parents=True, exist_ok=True)
