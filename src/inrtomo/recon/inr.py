@@ -88,8 +88,9 @@ class INRConfig:
     Static fields only."""
     warmup: int | None = None
     """Steps over which the field's learning rate rises linearly to ``learning_rate``
-    (Adam's first steps are its largest); None: 20 for a static sample with fixed poses,
-    0 with ``align`` or ``dynamic``, whose settings were measured without it."""
+    (Adam's first steps are its largest); None: 20, or 0 with ``align``, whose settings
+    were measured without it (with ``dynamic`` it keeps the 4-D network from collapsing
+    to a blank volume: docs/dynamic.md)."""
     tv_weight: float = 0.0
     """Weight of a total-variation penalty on random points (0: off); the penalty is
     measured in the field's output unit (mean pixel / nz) per voxel, so the weight is
@@ -144,7 +145,7 @@ class INRConfig:
         if not self.learning_rate and self.field in LEARNING_RATES:
             self.learning_rate = LEARNING_RATES[self.field]
         if self.warmup is None:
-            self.warmup = 0 if self.dynamic or self.align else 20
+            self.warmup = 0 if self.align else 20
         own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_start": 0})
         for name, value in own.items():
             if getattr(self, name) is None:
