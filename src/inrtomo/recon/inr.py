@@ -228,7 +228,8 @@ class INRConfig:
 @dataclass
 class INRResult:
     """The fitted ``field``, the ``poses`` it was fitted at (refined with alignment), the
-    ``rays_per_step`` it drew, training ``losses`` per step and held-out losses as ``(step, loss)`` pairs."""
+    ``rays_per_step`` it drew, training ``losses`` per step and held-out losses as
+    ``(step, loss)`` pairs."""
 
     field: torch.nn.Module
     poses: Poses
