@@ -61,7 +61,7 @@ def samples(name: str, model: str, size: int):
     """The contaminated sample and the same sample without contamination."""
     if name == "cnt-contamination":
         sample = cnt_contamination(size, CNT_CUBE / size, model, seed=1)
-        return sample, replace(sample, carbon=sample.carbon[:0], arrival=sample.arrival[:0], _cache={})
+        return sample, sample.without_carbon()
     base = make_phantom(name, size, seed=1)
     return contaminate(base, size, model), base
 

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from scipy.ndimage import binary_dilation, binary_erosion
 
+from inrtomo.cli import main
 from inrtomo.geometry import shift_gauge
 from inrtomo.simulate import Phantom
 
@@ -83,3 +84,20 @@ def astra_forward(volume, angles, nu):
             out[:, j, :] = sinogram
             astra.data2d.delete(sinogram_id)
     return out
+
+
+def run(capsys, *args):
+    """``inrtomo ARGS`` in this process: ``(exit code, stdout, stderr)``."""
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_user_error(code, err, *words):
+    """A user's mistake: exit 2 and one ``inrtomo: error:`` line holding ``words``."""
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inrtomo: error: "), err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]

@@ -10,7 +10,7 @@ from inrtomo.geometry import Poses
 from inrtomo.simulate import Acquisition, simulate
 from inrtomo.simulate.atoms import MIN_DISTANCE, AtomicPhantom, cnt_contamination
 
-from test_cli import assert_user_error, run
+from helpers import assert_user_error, run
 
 pytest.importorskip("abtem")  # the extra is installed by `make test`
 

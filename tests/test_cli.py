@@ -8,20 +8,7 @@ import pytest
 from inrtomo import io
 from inrtomo.cli import main
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_user_error(code, err, *words):
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("inrtomo: error: "), err
-    assert "Traceback" not in err
-    for word in words:
-        assert word in lines[0]
+from helpers import assert_user_error, run
 
 
 @pytest.fixture(scope="module")

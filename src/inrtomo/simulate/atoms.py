@@ -17,7 +17,7 @@ import torch
 from ..errors import InputError
 from ..geometry import Poses
 from ..projector import Projector
-from .phantoms import CONTAMINATION
+from .phantoms import CONTAMINATION, sweep_onset
 
 ATOMIC_PHANTOMS = ("cnt-contamination",)
 INNER, OUTER = (8, 8), (13, 13)
@@ -55,6 +55,10 @@ class AtomicPhantom:
     size: int
     voxel: float
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def without_carbon(self) -> AtomicPhantom:
+        """The same sample with no carbon arriving (the uncontaminated reference)."""
+        return AtomicPhantom(self.static, self.carbon[:0], self.arrival[:0], self.size, self.voxel)
 
     def _levels(self, t) -> np.ndarray:
         """How many arrival batches have come by time(s) ``t``."""
@@ -110,13 +114,12 @@ class AtomicPhantom:
         times = np.zeros(len(poses)) if times is None else np.asarray(times)
         levels = self._levels(times)
         out = np.empty((len(poses), *image_shape), dtype=np.float32)
-        n = self.size * fine
+        n, (ny, nx) = self.size * fine, image_shape
         for level in np.unique(levels):
             views = np.flatnonzero(levels == level)
             part = poses.subset(views)
             part = Poses(part.tilt, part.tilt_axis, part.shift_x * fine, part.shift_y * fine, part.out_of_plane)
             images = Projector((n, n, n), part, (n, n)).A(torch.from_numpy(self._potential(int(level), fine)))
-            ny, nx = image_shape
             out[views] = images.reshape(len(views), ny, fine, nx, fine).mean(dim=(2, 4)).numpy() / fine
         return out
 
@@ -181,8 +184,7 @@ def cnt_contamination(size: int, voxel: float = 0.5, model: str = "sweep", seed:
     if model == "uniform":
         arrival = rng.uniform(0, 1, len(carbon))
     else:
-        onset = (carbon[:, 0] + half) / (2 * half) * (1 - ramp)
-        arrival = onset + rng.uniform(0, ramp, len(carbon))
+        arrival = sweep_onset(carbon[:, 0], half, ramp) + rng.uniform(0, ramp, len(carbon))
     # in batches: an atom is present from the first batch time at or after its arrival
     arrival = np.ceil(arrival * BATCHES) / BATCHES
     return AtomicPhantom(static, carbon, arrival.clip(1 / BATCHES, 1.0), size, voxel)

@@ -187,6 +187,13 @@ def _room(start: np.ndarray, direction: np.ndarray, limit: float) -> float:
 CONTAMINATION = ("sweep", "uniform")
 
 
+def sweep_onset(x, half: float, ramp: float):
+    """When the ``sweep`` front reaches ``x`` (voxels or Å about the centre, like ``half``,
+    the half-width): 0 at −half, ``1 − ramp`` at +half, so that what grows after it has
+    ``ramp`` of the acquisition left."""
+    return (np.asarray(x) + half) / (2 * half) * (1 - ramp)
+
+
 def contaminate(phantom: Phantom, size: int, model: str = "sweep", thickness: float = 0.08, density: float = 0.15,
                 ramp: float = 0.3) -> Phantom:
     """``phantom`` with a carbon-like layer that grows during acquisition (seed 001): a
@@ -208,7 +215,7 @@ def contaminate(phantom: Phantom, size: int, model: str = "sweep", thickness: fl
             def amount(t):
                 return float(np.clip(t, 0.0, 1.0))
         else:
-            onset = (solid.centre[0] + R) / (2 * R) * (1 - ramp)
+            onset = sweep_onset(solid.centre[0], R, ramp)
 
             def amount(t, onset=onset):
                 return float(np.clip((t - onset) / ramp, 0.0, 1.0))
