@@ -109,3 +109,49 @@ def test_each_model_brings_its_own_settings_unless_given():
     assert (chosen.field, chosen.dynamic_weight, chosen.dynamic_start) == ("hashgrid", 0.0, 0)
     with pytest.raises(InputError, match="must not be negative"):
         INRConfig(dynamic="spacetime", dynamic_start=-1).validate()
+
+
+def test_the_time_stack_equals_the_field_at_each_time(tmp_path):
+    """write_time_stack writes the volume and the contamination at each time (HDF5 with the
+    times as its t axis, and one MRC per time) equal to sampling the field there."""
+    import h5py
+
+    from inrtomo import io
+    from inrtomo.recon.timestack import time_stack_paths, write_time_stack
+
+    shape = (12, 16, 20)
+    net = make_spacetime_field("decomposed", "positional", shape, scale=1.0, seed=3)
+    files = write_time_stack(net, tmp_path / "clean.mrc", [0.0, 12.0], [0.0, 1.0], shape, voxel_size=2.0)
+    assert files == time_stack_paths(tmp_path / "clean.mrc", 2) and all(f.is_file() for f in files)
+    late = sample_grid(net.at(1.0, "contamination"), shape)
+    assert late.max() > 0
+    with h5py.File(files[0]) as f:
+        assert f["volume"].shape == (2, *shape) and f["volume"].attrs["pixel_size"] == 2.0
+        np.testing.assert_array_equal(f["volume"].dims[0][0][:], [0.0, 12.0])
+        np.testing.assert_array_equal(f["contamination"][1], late)
+        np.testing.assert_array_equal(f["contamination"][0], 0)  # D(x, 0) = 0
+        np.testing.assert_array_equal(f["volume"][1], sample_grid(net.at(1.0), shape))
+        np.testing.assert_array_equal(f["volume"][1], io.read_volume(files[2]).data)
+
+
+class _Ramp:
+    """A cheap space-time field for memory tests: x · t (volume), x · t / 2 (contamination)."""
+
+    def at(self, t, part="volume"):
+        return lambda points: points[..., 0] * t * (1.0 if part == "volume" else 0.5)
+
+
+def test_the_time_stack_is_streamed_holding_about_a_slab(tmp_path):
+    import tracemalloc
+
+    from inrtomo.recon.timestack import write_time_stack
+
+    shape = (160, 160, 160)
+    one = 4 * 160**3  # bytes in one float32 volume; the stack below holds four
+    tracemalloc.start()
+    try:
+        write_time_stack(_Ramp(), tmp_path / "clean.mrc", [0.0, 1.0], [0.0, 1.0], shape, voxel_size=1.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < one / 2  # slabs, x–z images and the figure, never a volume

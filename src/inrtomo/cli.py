@@ -224,13 +224,10 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
     if not ranks.main:
         return
     poses = summary.pop("poses", poses)  # refined by --align
-    stack = summary.pop("time_stack", None)
     wall = time.perf_counter() - start
     voxel = series.pixel_size / options["upsample"] if volume is None else volume.voxel_size
     if volume is not None:  # the INR has written its own, slab by slab
         io.write_volume(output, volume)
-    if stack is not None:
-        _write_time_stack(output, stack, voxel)
     write_record(record_path, command=_command(), input=str(tilts), output=str(output), parameters=summary,
                  wall_time_s=wall, seed=summary.get("config", {}).get("seed", options["seed"]),
                  poses=io.angles.pose_columns(poses))
@@ -273,17 +270,6 @@ def _time_list(text: str | None) -> list[float]:
         return [float(item) for item in text.split(",") if item.strip()]
     except ValueError:
         raise InputError(f"--at-times takes comma-separated numbers, got {text!r}") from None
-
-
-def _write_time_stack(output: Path, stack: dict, voxel_size: float) -> None:
-    """The volumes over time beside ``output``: ``_times.h5`` (named axes), one MRC per
-    time and a PNG strip."""
-    stem = output.parent / output.stem
-    io.hdf5.write_time_stack(f"{stem}_times.h5", stack["times"],
-                             {k: stack[k] for k in ("volume", "contamination")}, voxel_size)
-    for k, volume in enumerate(stack["volume"]):
-        io.write_volume(f"{stem}_t{k}.mrc", Volume(volume, voxel_size))
-    figures.time_strip(stack["times"], stack["volume"], stack["contamination"], f"{stem}_times.png", title=output.name)
 
 
 @cli.command(name="align")

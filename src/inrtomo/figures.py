@@ -85,13 +85,12 @@ def pose_corrections(nominal, coarse, final, losses: list[float], path, title: s
 
 
 def time_strip(times, volumes: np.ndarray, contamination: np.ndarray, path, title: str = "") -> None:
-    """A dynamic sample over time: for each time (columns), the maximum along y of the
-    ``(t, z, y, x)`` volume (top row, one grey scale) and of the contamination (bottom row,
-    its own scale), as x–z images; PNG, atomically."""
+    """A dynamic sample over time: for each time (columns), the x–z image ``(t, z, x)`` of
+    the volume's maximum along y (top row, one grey scale) and of the contamination's
+    (bottom row, its own scale); PNG, atomically."""
     rows = (("volume", volumes, "gray"), ("contamination", contamination, "magma"))
     fig, axes = plt.subplots(2, len(times), figsize=(2.2 * len(times) + 0.5, 4.6), squeeze=False)
-    for row, (name, stack, cmap) in enumerate(rows):
-        views = stack.max(axis=2)
+    for row, (name, views, cmap) in enumerate(rows):
         lo, hi = float(views.min()), float(views.max())
         for col, (t, image) in enumerate(zip(times, views)):
             ax = axes[row, col]

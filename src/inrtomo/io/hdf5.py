@@ -145,17 +145,39 @@ def streamed(path, shape, voxel_size: float) -> Iterator[SlabWriter]:
         writer.check_complete(path)
 
 
-def write_time_stack(path, times, stacks: dict[str, np.ndarray], voxel_size: float) -> None:
-    """Volumes over time: one float32 dataset ``(t, z, y, x)`` per entry of ``stacks``
-    (e.g. ``volume``, ``contamination``) with attribute ``pixel_size`` (Å) and ``axes``,
-    whose first axis carries the ``times`` dataset as an HDF5 dimension scale; atomically."""
+@contextlib.contextmanager
+def streamed_time_stack(path, times, names, shape, voxel_size: float) -> Iterator[dict[str, list[SlabWriter]]]:
+    """Volumes over time, given slab by slab: one float32 dataset ``(t, z, y, x)`` per name
+    in ``names`` (e.g. ``volume``, ``contamination``) with attribute ``pixel_size`` (Å) and
+    ``axes``, whose first axis carries the ``times`` dataset as an HDF5 dimension scale.
+    Yields, per name, one :class:`SlabWriter` per time (``writers[name][k][z0:z1] =
+    slab``); every slab goes straight to disk (gzip, one chunk per z-plane); atomically."""
+    times = np.asarray(times, dtype=np.float64)
+    shape = tuple(int(s) for s in shape)
     with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
-        scale = f.create_dataset("times", data=np.asarray(times, dtype=np.float64))
+        scale = f.create_dataset("times", data=times)
         scale.make_scale("t")
-        for name, data in stacks.items():
-            ds = f.create_dataset(name, data=np.asarray(data, dtype=np.float32), compression="gzip")
+        writers = {}
+        for name in names:
+            ds = f.create_dataset(name, shape=(len(times), *shape), dtype=np.float32, compression="gzip",
+                                  chunks=(1, 1, *shape[1:]))
             ds.attrs["pixel_size"] = float(voxel_size)
             ds.attrs["axes"] = ["t", "z", "y", "x"]
             ds.dims[0].attach_scale(scale)
             for axis, label in enumerate("tzyx"):
                 ds.dims[axis].label = label
+            writers[name] = [array_slabs(_TimeSlice(ds, k), shape) for k in range(len(times))]
+        yield writers
+        for stack in writers.values():
+            for writer in stack:
+                writer.check_complete(path)
+
+
+class _TimeSlice:
+    """``dataset[k]`` of a ``(t, z, y, x)`` dataset as something that takes ``[z0:z1] = slab``."""
+
+    def __init__(self, dataset: h5py.Dataset, k: int):
+        self.dataset, self.k = dataset, k
+
+    def __setitem__(self, index: slice, slab: np.ndarray) -> None:
+        self.dataset[self.k, index] = slab

@@ -537,9 +537,9 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     (:func:`inrtomo.io.volume_writer`, any volume format) and ``None`` returned in its place. In a process
     group (torchrun) only rank 0 samples the volume; the others return ``None``.
 
-    With ``config.dynamic`` the volume is the clean sample (t = 0) and, for ``at_times``
-    (in the series' time unit), ``summary["time_stack"]`` holds ``times`` and the
-    ``volume`` and ``contamination`` at each, ``(t, z, y, x)`` float32."""
+    With ``config.dynamic`` the volume is the clean sample (t = 0); ``at_times`` (in the
+    series' time unit; needs ``output``) also streams the volume and the contamination at
+    each beside ``output`` (:mod:`.timestack`), listed in ``summary["time_stack"]``."""
     from .. import io
     from ..data import Volume
     from .classical import series_poses, volume_shape
@@ -549,6 +549,8 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
         raise InputError("--upsample must be at least 1")
     if len(at_times) and not config.dynamic:
         raise InputError("volumes at chosen times need a space-time model (--dynamic)")
+    if len(at_times) and output is None:
+        raise InputError("volumes at chosen times are written beside an output file; give one")
     shape = volume_shape(series, shape)
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "inr-checkpoint.pt"
     if checkpoint is not None:
@@ -583,11 +585,10 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
         summary["times"] = np.asarray(series.times, dtype=np.float64).tolist()
         summary["times_from"] = series.metadata.get("times_from", "the tilt series")
     if len(at_times) and main:
+        from .timestack import write_time_stack
         times = np.asarray(series.times, dtype=np.float64)
         span = float(times.max() - times.min()) or 1.0
-        scaled = [(t - times.min()) / span for t in at_times]
-        summary["time_stack"] = {
-            "times": np.asarray(at_times, dtype=np.float64),
-            **{part: np.stack([sample_grid(result.field.at(t, part), shape, upsample=upsample, device=device)
-                               for t in scaled]) for part in ("volume", "contamination")}}
+        files = write_time_stack(result.field, output, at_times, [(t - times.min()) / span for t in at_times], shape,
+                                 voxel_size=voxel, upsample=upsample, device=device, quiet=quiet)
+        summary["time_stack"] = {"times": [float(t) for t in at_times], "files": [str(f) for f in files]}
     return volume, summary
