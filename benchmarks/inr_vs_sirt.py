@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/inr_vs_sirt.py [--size 32] [--phantoms nanoparticles shepp-logan]
         [--tilt-ranges 45] [--tilt-step 3] [--fluence 3000] [--seeds 0 1 2] [--rays 1024] [--steps 200]
-        [--lr LR] [--loss LOSS] [--field FIELD] [--fourier-sigma S] [--tv W] [--coarse-to-fine F]
+        [--lr LR] [--loss LOSS] [--field FIELD] [--fourier-sigma S] [--tv W] [--sparsity W] [--coarse-to-fine F]
         [--grid-resolution R] [--track K] [--astra]
         [--sweep wedge step dose] [--csv ROWS.csv] [--figure SWEEP.png] [--plot ROWS.csv]
 
@@ -75,8 +75,8 @@ def run_case(args, sweep, phantom, tilt, step, fluence, seed, astra_cache) -> di
     truth = sim.truth.data
     sirt_ssim, sirt_psnr, sirt_its = best_sirt(sim.series, truth)
     config = INRConfig(rays_per_step=args.rays, steps=args.steps, learning_rate=args.lr, loss=args.loss,
-                       field=args.field, fourier_sigma=args.fourier_sigma, tv_weight=args.tv, seed=seed,
-                       coarse_to_fine=args.coarse_to_fine, grid_resolution=args.grid_resolution)
+                       field=args.field, fourier_sigma=args.fourier_sigma, tv_weight=args.tv, sparsity=args.sparsity,
+                       seed=seed, coarse_to_fine=args.coarse_to_fine, grid_resolution=args.grid_resolution)
     tracker = SsimTracker(truth, args.track, until=sirt_ssim)
     result = train_inr(torch.from_numpy(sim.series.images), sim.poses, truth.shape, config, quiet=True,
                        on_step=tracker)
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--field", default=INRConfig().field)
     parser.add_argument("--fourier-sigma", type=float, default=INRConfig.fourier_sigma)
     parser.add_argument("--tv", type=float, default=INRConfig.tv_weight)
+    parser.add_argument("--sparsity", type=float, default=None, help="the sparsity prior's weight [default: INRConfig's]")
     parser.add_argument("--coarse-to-fine", type=float, default=INRConfig.coarse_to_fine)
     parser.add_argument("--grid-resolution", type=float, default=INRConfig.grid_resolution)
     parser.add_argument("--track", type=int, default=0, help="ssim every K steps; 0: off")

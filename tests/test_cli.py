@@ -241,11 +241,11 @@ def test_evaluate_holdout_prefers_the_true_poses(simdir, capsys):
 def test_reconstruct_inr_config_file_with_flag_override(simdir, tmp_path, capsys):
     (tmp_path / "inr.toml").write_text('[inr]\nfield = "fourier"\nsteps = 5\nrays_per_step = 64\nlearning_rate = 0.005\n')
     code, stdout, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", tmp_path / "r.mrc", "--method", "inr",
-                          "--config", tmp_path / "inr.toml", "--steps", "3", "--quiet")
+                          "--config", tmp_path / "inr.toml", "--steps", "3", "--sparsity", "0", "--quiet")
     assert code == 0 and "3 steps" in stdout
     config = json.loads((tmp_path / "r.json").read_text())["parameters"]["config"]
     assert config["field"] == "fourier" and config["rays_per_step"] == 64 and config["learning_rate"] == 0.005
-    assert config["steps"] == 3
+    assert config["steps"] == 3 and config["sparsity"] == 0.0
 
 
 def test_reconstruct_inr_with_alignment_records_the_refined_poses(simdir, tmp_path, capsys):
@@ -256,7 +256,7 @@ def test_reconstruct_inr_with_alignment_records_the_refined_poses(simdir, tmp_pa
                      "--config", config, "--quiet")
     assert code == 0
     record = json.loads((tmp_path / "aligned.json").read_text())
-    assert record["parameters"]["config"]["align"] == "axis,shift"
+    assert record["parameters"]["config"]["align"] == "axis,shift" and record["parameters"]["config"]["sparsity"] == 0
     shifts = np.array(record["poses"]["shift_x_px"] + record["poses"]["shift_y_px"])
     assert np.abs(shifts).max() > 0 and abs(np.mean(record["poses"]["shift_y_px"])) < 1e-3  # moved, gauge-fixed
 

@@ -10,7 +10,7 @@ from inrtomo.fields.encodings import _Gather
 from inrtomo.geometry import Poses
 from inrtomo.projector import Projector
 from inrtomo.recon.classical import reconstruct
-from inrtomo.recon.inr import PASSES, RAYS, INRConfig, rate_factor, rays_per_step, sample_grid, train_inr
+from inrtomo.recon.inr import PASSES, RAYS, SPARSITY, INRConfig, rate_factor, rays_per_step, sample_grid, train_inr
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 
 from helpers import relative_error
@@ -130,8 +130,9 @@ def test_coarse_to_fine_switches_finer_hash_grid_levels_on_during_training():
 def test_a_low_dose_sparse_series_does_not_collapse(monkeypatch):
     """At 150 e/Å² most pixels count zero: with a nearly absolute loss (β 0.1) from the
     start the coarse levels fit that median and the field collapses to zero; β falling from
-    3 during the coarse phase keeps it alive and ahead of SIRT's psnr (an absolute loss still
-    fits medians, so part of the mass is lost at such counts)."""
+    3 during the coarse phase keeps it alive, far ahead of SIRT's ssim (measured 0.733 vs
+    0.414). An absolute loss still fits medians, so part of the mass is lost at such counts
+    and psnr stays near SIRT's (measured 24.6 vs 24.7 dB; 25.0 without the sparsity prior)."""
     sim = simulate(make_phantom("nanoparticles", 32, seed=0), 32,
                    Acquisition(tilt_range=(-60, 60), tilt_step=2, fluence=150.0, supersample=1), seed=0)
     images, truth = torch.from_numpy(sim.series.images), sim.truth.data
@@ -141,11 +142,21 @@ def test_a_low_dose_sparse_series_does_not_collapse(monkeypatch):
         return sample_grid(result.field, truth.shape)
 
     volume = fit()
-    sirt = max(metrics.psnr(reconstruct(sim.series, iterations=k, tol=0, quiet=True)[0].data, truth) for k in (10, 20, 40))
-    assert volume.sum() > 0.2 * truth.sum() and metrics.psnr(volume, truth) > sirt  # measured: 0.43 of the mass
+    sirt = [reconstruct(sim.series, iterations=k, tol=0, quiet=True)[0].data for k in (10, 20, 40)]
+    assert volume.sum() > 0.2 * truth.sum()  # measured: 0.40 of the mass
+    assert metrics.ssim(volume, truth) > max(metrics.ssim(v, truth) for v in sirt) + 0.2
+    assert metrics.psnr(volume, truth) > max(metrics.psnr(v, truth) for v in sirt) - 0.5
     monkeypatch.setattr("inrtomo.recon.inr.SMOOTH_L1_BETA", (0.1, 0.1))
     with pytest.warns(UserWarning, match="zero everywhere"):
         assert fit().max() < 1e-6 * truth.max()
+
+
+def test_the_sparsity_prior_is_on_for_a_static_sample_with_fixed_poses_unless_given():
+    assert INRConfig().sparsity == SPARSITY[0] > 0
+    assert INRConfig(align="shift").sparsity == INRConfig(dynamic="spacetime").sparsity == 0.0
+    assert INRConfig(align="shift", sparsity=0.2).sparsity == 0.2 and INRConfig(sparsity=0.0).sparsity == 0.0
+    with pytest.raises(InputError, match="sparsity weights must not be negative"):
+        INRConfig(sparsity=-0.1).validate()
 
 
 def test_learning_rate_warms_up_then_decays():

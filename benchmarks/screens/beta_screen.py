@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/screens/beta_screen.py TILT FLUENCE SEED [key=value …]
 
-key=value: INRConfig overrides (e.g. warmup=0), beta0=X (SMOOTH_L1_BETA's start), phantom=NAME, size=N.
+key=value: INRConfig overrides (e.g. warmup=0, sparsity=0), beta0=X / beta1=X (SMOOTH_L1_BETA's start / end),
+eps=X (SPARSITY's ε), bias=X (the field's output bias at the start: softplus(X) of the mean density),
+phantom=NAME, size=N.
 Prints ssim, psnr and the volume's mass against the truth's."""
 import sys, time
 import torch
@@ -13,10 +15,26 @@ from inrtomo.simulate import Acquisition, make_phantom, simulate
 torch.set_num_threads(2)
 tilt, fluence, seed = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 kw = {}
+bias = None
+make_field = R.make_field
+
+
+def biased_field(*args, **kwargs):
+    net = make_field(*args, **kwargs)
+    if bias is not None:
+        with torch.no_grad():
+            net.mlp[-1].bias.fill_(bias)
+    return net
+
+
+R.make_field = biased_field
 phantom, size = "nanoparticles", 64
 for a in sys.argv[4:]:
     k, v = a.split("=")
     if k == "beta0": R.SMOOTH_L1_BETA = (float(v), R.SMOOTH_L1_BETA[1])
+    elif k == "beta1": R.SMOOTH_L1_BETA = (R.SMOOTH_L1_BETA[0], float(v))
+    elif k == "eps": R.SPARSITY = (R.SPARSITY[0], float(v))
+    elif k == "bias": bias = float(v)
     elif k == "phantom": phantom = v
     elif k == "size": size = int(v)
     else: kw[k] = type(getattr(INRConfig(), k))(v) if getattr(INRConfig(), k) is not None else int(v)

@@ -23,7 +23,7 @@ from .fields import DYNAMIC_MODELS, FIELDS
 from .geometry import Poses
 from .recon import WINDOWS
 from .recon.classical import reconstruct, reproject, series_poses
-from .recon.inr import LOSSES, PRECISIONS, INRConfig, reconstruct_inr
+from .recon.inr import LOSSES, PRECISIONS, SPARSITY, INRConfig, reconstruct_inr
 from .record import write_record
 from .simulate import CONTAMINATION, PHANTOMS, Acquisition, contaminate, make_phantom, simulate
 from .simulate.atoms import ATOMIC_PHANTOMS, cnt_contamination
@@ -158,6 +158,7 @@ def _reconstruction_options(command):
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss (poisson: for counting data)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
+        click.option("--sparsity", type=click.FloatRange(0), default=None, help=f"INR weight of the prior for empty space, which clears faint streaks in the missing wedge; 0 for samples that fill the volume [default: {SPARSITY[0]:g}, 0 with --align or --dynamic]."),
         click.option("--align", default="", metavar="GROUPS", help="INR: learn these pose groups with the volume, comma-separated from axis, rotation, tilt, shift, out_of_plane (e.g. axis,shift)."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=INRConfig.precision, show_default=True, help="INR field arithmetic (bfloat16: mixed precision, for GPUs)."),
         click.option("--compile", is_flag=True, help="INR: compile the field with torch.compile (pays off on GPUs)."),
@@ -239,13 +240,14 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
                f"{method}, {done}{wall:.1f} s on {summary['device']}{processes}) and {record_path}")
 
 
-INR_FLAGS = ("field", "steps", "loss", "tv_weight", "seed", "align", "precision", "compile")  # command-line options that are INRConfig settings
+INR_FLAGS = ("field", "steps", "loss", "tv_weight", "sparsity", "seed", "align", "precision", "compile")  # command-line options that are INRConfig settings
 
 
-def _inr_config(*, field, steps, loss, tv_weight, seed, align, precision, compile, dynamic="", **_) -> INRConfig:
+def _inr_config(*, field, steps, loss, tv_weight, sparsity, seed, align, precision, compile, dynamic="", **_
+                ) -> INRConfig:
     """The INR settings of the command line's options."""
-    return INRConfig(field=field or "", steps=steps, loss=loss, tv_weight=tv_weight, seed=seed, align=align,
-                     precision=precision, compile=compile, dynamic=dynamic)
+    return INRConfig(field=field or "", steps=steps, loss=loss, tv_weight=tv_weight, sparsity=sparsity, seed=seed,
+                     align=align, precision=precision, compile=compile, dynamic=dynamic)
 
 
 def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, window, upsample, shape, device, quiet,
