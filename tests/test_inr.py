@@ -10,7 +10,8 @@ from inrtomo.fields.encodings import _Gather
 from inrtomo.geometry import Poses
 from inrtomo.projector import Projector
 from inrtomo.recon.classical import reconstruct
-from inrtomo.recon.inr import PASSES, RAYS, SPARSITY, INRConfig, rate_factor, rays_per_step, sample_grid, train_inr
+from inrtomo.recon.inr import (PASSES, RAYS, SPARSITY, INRConfig, mean_positive_count, rate_factor, rays_per_step,
+                               sample_grid, train_inr)
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 
 from helpers import relative_error
@@ -141,7 +142,8 @@ def test_a_low_dose_sparse_series_does_not_collapse(monkeypatch):
         result = train_inr(images, sim.poses, truth.shape, FAST, quiet=True)
         return sample_grid(result.field, truth.shape)
 
-    volume = fit()
+    with pytest.warns(UserWarning, match=r"raw counts, 1\.4 per pixel .* --loss poisson"):
+        volume = fit()
     sirt = [reconstruct(sim.series, iterations=k, tol=0, quiet=True)[0].data for k in (10, 20, 40)]
     assert volume.sum() > 0.2 * truth.sum()  # measured: 0.40 of the mass
     assert metrics.ssim(volume, truth) > max(metrics.ssim(v, truth) for v in sirt) + 0.2
@@ -157,6 +159,16 @@ def test_the_sparsity_prior_is_on_for_a_static_sample_with_fixed_poses_unless_gi
     assert INRConfig(align="shift", sparsity=0.2).sparsity == 0.2 and INRConfig(sparsity=0.0).sparsity == 0.0
     with pytest.raises(InputError, match="sparsity weights must not be negative"):
         INRConfig(sparsity=-0.1).validate()
+
+
+def test_raw_counts_are_recognised_by_their_quantum():
+    generator = np.random.default_rng(0)
+    counts = generator.poisson(0.8, 50_000).astype(np.float32)
+    scaled = torch.from_numpy(counts * 0.37)
+    assert mean_positive_count(scaled) == pytest.approx(counts[counts > 0].mean(), rel=1e-6)
+    assert mean_positive_count(scaled + 0.05) is None  # an offset: not whole multiples
+    assert mean_positive_count(scaled - 0.37) is None  # negative pixels
+    assert mean_positive_count(torch.from_numpy(generator.gamma(2.0, 1.0, 50_000))) is None  # analogue signal
 
 
 def test_learning_rate_warms_up_then_decays():

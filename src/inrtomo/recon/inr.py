@@ -42,6 +42,10 @@ SPARSITY = (0.1, 0.01)
 """The sparsity prior of a static sample with fixed poses: its weight and the ε of
 √(f/ρ + ε) (:attr:`INRConfig.sparsity`). Measured on 64³ phantoms under a ±45° wedge,
 where it cleared the faint streaks that ssim punishes (benchmarks/RESULTS.md)."""
+LOW_COUNTS = 3.0
+"""Below this mean count of the pixels that counted any, a series of raw counts gets a
+warning with smooth-l1: on 64³ phantoms the volume kept 0.93 of the mass at 5 counts,
+0.65 at 2 and 0.45 at 1.4 (benchmarks/RESULTS.md)."""
 PRECISIONS = ("float32", "bfloat16")
 DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
                     "decomposed": {"dynamic_weight": 0.001, "dynamic_start": 60}}
@@ -286,6 +290,20 @@ def _loss(name: str, predicted: torch.Tensor, measured: torch.Tensor, beta: floa
     return F.smooth_l1_loss(predicted, measured, beta=beta)
 
 
+def mean_positive_count(pixels: torch.Tensor) -> float | None:
+    """The mean count of the pixels that counted any, if ``pixels`` (flat) look like scaled
+    counts: none negative and each a whole multiple of the smallest positive one, checked
+    on up to 2²⁰ evenly spaced pixels; else None."""
+    sample = pixels[:: max(1, pixels.numel() >> 20)].double()
+    positive = sample[sample > 0]
+    if positive.numel() < 1000 or bool((sample < 0).any()):
+        return None
+    counts = positive / positive.min()
+    if float(counts.max()) > 1e5 or float((counts - counts.round()).abs().max()) > 1e-2:
+        return None
+    return float(counts.mean())
+
+
 def _pose_penalty(pose: PoseParameters, groups: list[str]) -> torch.Tensor:
     """Mean square of the learned per-view offsets, in degrees and pixels."""
     terms = [(pose.groups()[g] * (1 if g == "shift" else 180 / math.pi)).square().mean()
@@ -362,6 +380,11 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         raise InputError("the poisson loss needs non-negative pixels (counts); use smooth-l1 or mse for this data")
     unit = float(sum(part.abs().sum(dtype=torch.float64) for part in measured.split(2**24)) / measured.numel()) or 1.0
     density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
+    counts = mean_positive_count(measured) if config.loss == "smooth-l1" and ranks.main else None
+    if counts is not None and counts < LOW_COUNTS:
+        warnings.warn(f"the tilt series looks like raw counts, {counts:.1f} per pixel where any were counted: "
+                      "smooth-l1 fits their median and underestimates the density at such counts "
+                      "(about a third at 2); --loss poisson keeps it")
     if config.dynamic:
         net = make_spacetime_field(config.dynamic, config.field, shape, scale=density, seed=config.seed,
                                    sigma=config.fourier_sigma, monotone=config.monotone).to(device)
