@@ -1,23 +1,27 @@
 """The low-dose case of tests/test_inr.py (32³ nanoparticles, ±60° at 2°, 150 e/Å², 1024 rays
 per step) for several sparsity weights and phantom seeds (issue 4).
 
-    .venv/bin/python benchmarks/screens/low_dose_32.py [--every K] W [W …]
+    .venv/bin/python benchmarks/screens/low_dose_32.py [--every K] [--beta0 B] W [W …]
 
 Prints ssim, psnr and the volume's mass over the truth's for phantom seeds 0 and 1 (INR
-seed 0); a mass near 0 is a collapsed field. ``--every K``: also the mass every K steps.
+seed 0); a mass near 0 is a collapsed field. ``--every K``: also the mass every K steps; ``--beta0 B``: smooth-l1's β at the start
+(``SMOOTH_L1_BETA[0]``) instead of the default.
 """
 import argparse
 
 import torch
 
 from inrtomo import metrics
+import inrtomo.recon.inr as inr
 from inrtomo.recon.inr import INRConfig, sample_grid, train_inr
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--every", type=int, default=0)
+parser.add_argument("--beta0", type=float, default=inr.SMOOTH_L1_BETA[0])
 parser.add_argument("weights", type=float, nargs="+")
 args = parser.parse_args()
+inr.SMOOTH_L1_BETA = (args.beta0, inr.SMOOTH_L1_BETA[1])
 torch.set_num_threads(2)
 acquisition = Acquisition(tilt_range=(-60, 60), tilt_step=2, fluence=150.0, supersample=1)
 for weight in args.weights:
