@@ -12,7 +12,8 @@ truth. ``blank`` is the ssim of an all-zero volume: on sparse phantoms the conve
 SIRT's best ssim and psnr (and its iterations), the INR's, the INR's training time, and
 ``(1 − ssim_INR) / (1 − ssim_SIRT)`` (issue 4 asks for ≤ 0.4 on wedges of ±60° and less), and
 ``mass``, the INR volume's sum over the truth's (smooth-l1 fits a median, which at a few
-counts per pixel is below the mean: the volume loses mass where ssim does not see it).
+counts per pixel is below the mean: the volume loses mass where ssim does not see it), and
+``loss``, the loss the INR fitted (the default ``auto`` picks poisson for such counts).
 With ``--track K`` the INR's ssim is computed every K steps (outside the timed training)
 and the table adds the training time at which it first reached SIRT's best; ``--astra``
 adds the time of 100 iterations of ASTRA's CPU SIRT on the same geometry, the yardstick of
@@ -55,7 +56,7 @@ SWEEPS = {  # name → the varied setting's label and cases (tilt range ±°, ti
 }
 COLUMNS = ("sweep", "phantom", "range", "step", "fluence", "seed", "views", "blank_ssim", "sirt_iterations", "sirt_ssim",
            "sirt_psnr", "inr_ssim", "inr_psnr", "inr_seconds", "dissimilarity_ratio", "seconds_to_sirt",
-           "astra_seconds", "rays", "inr_mass")
+           "astra_seconds", "rays", "inr_mass", "inr_loss")
 
 
 def best_sirt(series, truth):
@@ -95,7 +96,7 @@ def run_case(args, sweep, phantom, tilt, step, fluence, seed, astra_cache) -> di
                 inr_psnr=metrics.psnr(inr, truth), inr_seconds=seconds,
                 dissimilarity_ratio=(1 - inr_ssim) / (1 - sirt_ssim), seconds_to_sirt=tracker.seconds_to(sirt_ssim),
                 astra_seconds=astra_cache.get(views, math.nan), rays=result.rays_per_step,
-                inr_mass=float(inr.sum(dtype=np.float64) / truth.sum(dtype=np.float64)))
+                inr_mass=float(inr.sum(dtype=np.float64) / truth.sum(dtype=np.float64)), inr_loss=result.loss)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -165,7 +166,7 @@ def main() -> None:
           f"{args.field}, {args.loss}, lr {INRConfig(field=args.field, learning_rate=args.lr).learning_rate:g}, torch threads {torch.get_num_threads()}")
     print(f"{'sweep':<6}{'phantom':<14}{'range':>6}{'step':>5}{'fluence':>8}{'seed':>5}{'blank':>6}{'SIRT it':>8}{'SIRT ssim':>10}"
           f"{'SIRT psnr':>10}{'INR ssim':>9}{'INR psnr':>9}{'INR s':>7}{'dissim. ratio':>14}{'s to SIRT':>10}"
-          f"{'ASTRA s':>8}{'rays':>6}{'mass':>6}")
+          f"{'ASTRA s':>8}{'rays':>6}{'mass':>6}  loss")
     rows, astra_cache, done = [], {}, set()
     for phantom in args.phantoms:
         for sweep, tilt, step, fluence in cases:
@@ -181,7 +182,7 @@ def main() -> None:
                       f"{row['sirt_iterations']:>8}"
                       f"{row['sirt_ssim']:>10.3f}{row['sirt_psnr']:>10.2f}{row['inr_ssim']:>9.3f}{row['inr_psnr']:>9.2f}"
                       f"{row['inr_seconds']:>7.1f}{row['dissimilarity_ratio']:>14.2f}{row['seconds_to_sirt']:>10.1f}"
-                      f"{row['astra_seconds']:>8.1f}{row['rays']:>6}{row['inr_mass']:>6.2f}", flush=True)
+                      f"{row['astra_seconds']:>8.1f}{row['rays']:>6}{row['inr_mass']:>6.2f}  {row['inr_loss']}", flush=True)
                 if args.csv:
                     new = not args.csv.exists()
                     with open(args.csv, "a", newline="") as f:

@@ -23,7 +23,7 @@ from .fields import DYNAMIC_MODELS, FIELDS
 from .geometry import Poses
 from .recon import WINDOWS
 from .recon.classical import reconstruct, reproject, series_poses
-from .recon.inr import LOSSES, PRECISIONS, SPARSITY, INRConfig, reconstruct_inr
+from .recon.inr import LOSSES, LOW_COUNTS, PRECISIONS, SPARSITY, INRConfig, reconstruct_inr
 from .record import write_record
 from .simulate import CONTAMINATION, PHANTOMS, Acquisition, contaminate, make_phantom, simulate
 from .simulate.atoms import ATOMIC_PHANTOMS, cnt_contamination
@@ -156,7 +156,7 @@ def _reconstruction_options(command):
         click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
         click.option("--field", type=click.Choice(FIELDS), default=None, help="INR network [default: hashgrid; positional with --dynamic]."),
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
-        click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help="INR loss (poisson: for counting data)."),
+        click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help=f"INR loss (auto: poisson for raw counts below {LOW_COUNTS:g} per counted pixel, else smooth-l1)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
         click.option("--sparsity", type=click.FloatRange(0), default=None, help=f"INR weight of the prior for empty space, which clears faint streaks in the missing wedge; 0 for samples that fill the volume [default: {SPARSITY[0]:g}, 0 with --align or --dynamic]."),
         click.option("--align", default="", metavar="GROUPS", help="INR: learn these pose groups with the volume, comma-separated from axis, rotation, tilt, shift, out_of_plane (e.g. axis,shift)."),
@@ -234,7 +234,7 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
                  poses=io.angles.pose_columns(poses))
     method = options["method"]
     done = {"sirt": lambda: f"{summary['iterations']} iterations, residual {summary['relative_residual']:.4g}, ",
-            "inr": lambda: f"{summary['steps']} steps, loss {summary['final_loss']:.4g}, "}.get(method, lambda: "")()
+            "inr": lambda: f"{summary['steps']} steps, {summary['loss']} loss {summary['final_loss']:.4g}, "}.get(method, lambda: "")()
     processes = f" × {ranks.world} processes" if ranks.world > 1 else ""
     click.echo(f"wrote {output} ({' × '.join(map(str, summary['shape']))} voxels of {voxel:g} Å; "
                f"{method}, {done}{wall:.1f} s on {summary['device']}{processes}) and {record_path}")

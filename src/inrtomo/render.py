@@ -33,6 +33,38 @@ def box_intervals(origins: torch.Tensor, directions: torch.Tensor, shape: tuple[
     return lo.amax(-1), hi.amin(-1)
 
 
+def ray_samples(
+    origins: torch.Tensor,
+    directions: torch.Tensor,
+    shape: tuple[int, int, int],
+    n_samples: int,
+    offsets: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample points on rays through the box of a ``(nz, ny, nx)`` volume.
+
+    Each ray's chord through the box is cut into ``n_samples`` equal intervals and one
+    point is placed in each: at the midpoint (evaluation) or at ``offsets`` within it
+    (training's stratified sampling: uniform random offsets drawn by the caller).
+
+    Args:
+        origins, directions: ``(..., 3)`` rays in voxels; unit directions.
+        offsets: ``(..., n_samples)`` positions in [0, 1) of the samples within their
+            intervals; default 0.5 (midpoints).
+
+    Returns:
+        ``points`` ``(..., n_samples, 3)`` in voxels and each ray's interval length
+        ``(...)`` in voxels (0 for rays that miss the box): the quadrature weight of its
+        samples.
+    """
+    t_near, t_far = box_intervals(origins, directions, shape)
+    step = (t_far - t_near).clamp(min=0) / n_samples
+    if offsets is None:
+        offsets = torch.full((n_samples,), 0.5, dtype=origins.dtype, device=origins.device)
+    index = torch.arange(n_samples, dtype=origins.dtype, device=origins.device)
+    t = t_near[..., None] + (index + offsets) * step[..., None]  # (..., N)
+    return origins[..., None, :] + t[..., None] * directions[..., None, :], step
+
+
 def integrate(
     field: Field,
     origins: torch.Tensor,
@@ -41,29 +73,15 @@ def integrate(
     n_samples: int,
     offsets: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Integrate ``field`` along rays through the box of a ``(nz, ny, nx)`` volume.
-
-    Each ray's chord through the box is cut into ``n_samples`` equal intervals and the
-    field is sampled once in each: at the midpoint (evaluation) or at ``offsets`` within
-    it (training's stratified sampling: uniform random offsets drawn by the caller).
-    Differentiable with respect to the field and to the rays.
-
-    Args:
-        origins, directions: ``(..., 3)`` rays in voxels; unit directions.
-        offsets: ``(..., n_samples)`` positions in [0, 1) of the samples within their
-            intervals; default 0.5 (midpoints).
+    """Integrate ``field`` along rays through the box of a ``(nz, ny, nx)`` volume, sampled
+    by :func:`ray_samples` (same arguments). Differentiable with respect to the field and
+    to the rays.
 
     Returns:
         ``(...)`` line integrals; 0 for rays that miss the box.
     """
-    t_near, t_far = box_intervals(origins, directions, shape)
-    length = (t_far - t_near).clamp(min=0)
-    if offsets is None:
-        offsets = torch.full((n_samples,), 0.5, dtype=origins.dtype, device=origins.device)
-    steps = torch.arange(n_samples, dtype=origins.dtype, device=origins.device)
-    t = t_near[..., None] + (steps + offsets) * (length / n_samples)[..., None]  # (..., N)
-    points = origins[..., None, :] + t[..., None] * directions[..., None, :]
-    return field(points).sum(-1) * (length / n_samples)
+    points, step = ray_samples(origins, directions, shape, n_samples, offsets)
+    return field(points).sum(-1) * step
 
 
 class GridField:

@@ -29,23 +29,25 @@ from ..fields import DYNAMIC_MODELS, FIELDS, LEARNING_RATES, HashGrid, make_fiel
 from ..geometry import POSE_GROUPS, PoseParameters, Poses, detector_coordinates, voxel_centres
 from ..io.common import atomic_output
 from ..progress import progress
-from ..render import integrate
+from ..render import ray_samples
 
-LOSSES = ("smooth-l1", "mse", "poisson")
+LOSSES = ("auto", "smooth-l1", "mse", "poisson")
 SMOOTH_L1_BETA = (3.0, 0.1)
 """smooth-l1's β (units of the data mean) at the start and the end of a static hash grid's
 coarse-to-fine phase (poses fixed), geometric in between; the end value throughout
 otherwise. Most pixels of a sparse sample are near zero, so while only the coarse levels
 are on, the nearly absolute loss of β 0.1 fits them (a median) and can drive the whole
 field to zero at low dose; a β of 3 fits a mean there first (benchmarks/RESULTS.md)."""
-SPARSITY = (0.1, 0.01)
+SPARSITY = (0.15, 0.01)
 """The sparsity prior of a static sample with fixed poses: its weight and the ε of
 √(f/ρ + ε) (:attr:`INRConfig.sparsity`). Measured on 64³ phantoms under a ±45° wedge,
-where it cleared the faint streaks that ssim punishes (benchmarks/RESULTS.md)."""
+where it cleared the faint streaks that ssim punishes; 0.15 once it was taken at the ray
+samples (benchmarks/RESULTS.md)."""
 LOW_COUNTS = 3.0
-"""Below this mean count of the pixels that counted any, a series of raw counts gets a
-warning with smooth-l1: on 64³ phantoms the volume kept 0.93 of the mass at 5 counts,
-0.65 at 2 and 0.45 at 1.4 (benchmarks/RESULTS.md)."""
+"""Below this mean count of the pixels that counted any, a series of raw counts is fitted
+with the Poisson loss (``auto``; a warning if smooth-l1 is asked for): with smooth-l1 the
+64³ phantoms kept 0.93 of the mass at 5 counts, 0.65 at 2 and 0.45 at 1.4, with the Poisson
+loss 0.95–1.00 (benchmarks/RESULTS.md)."""
 PRECISIONS = ("float32", "bfloat16")
 DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
                     "decomposed": {"dynamic_weight": 0.001, "dynamic_start": 60}}
@@ -81,11 +83,12 @@ class INRConfig:
     learning_rate: float = 0.0
     """Adam's initial learning rate, with cosine decay to 5 % of it over ``steps``; 0: the
     field's own rate (:data:`inrtomo.fields.LEARNING_RATES`, chosen by measurement)."""
-    loss: str = "smooth-l1"
-    """smooth-l1 (β in units of the data mean: 0.1, falling from 3 to it during the
-    coarse-to-fine phase of a static hash grid with fixed poses, :data:`SMOOTH_L1_BETA`),
-    mse, or poisson (negative log-likelihood of counts proportional to the pixels; needs
-    non-negative data)."""
+    loss: str = "auto"
+    """auto (poisson for a series of raw counts below :data:`LOW_COUNTS` per counted
+    pixel, else smooth-l1: :func:`choose_loss`), smooth-l1 (β in units of the data mean:
+    0.1, falling from 3 to it during the coarse-to-fine phase of a static hash grid with
+    fixed poses, :data:`SMOOTH_L1_BETA`), mse, or poisson (negative log-likelihood of
+    counts proportional to the pixels; needs non-negative data)."""
     grid_resolution: float = 0.5
     """Hash grid of a static sample: its finest level in cells per voxel along the volume's
     largest side (0.5: a cell per two voxels, a prior that fills the missing wedge and
@@ -104,9 +107,10 @@ class INRConfig:
     measured in the field's output unit (mean pixel / nz) per voxel, so the weight is
     comparable across data sets."""
     sparsity: float | None = None
-    """Weight of a sparsity prior, the mean of √(f/ρ + ε) at random points (f the density,
-    ρ the mean density the data imply, ε from :data:`SPARSITY`): it prefers empty space
-    where the data leave it open, as in the missing wedge. None: :data:`SPARSITY`'s weight
+    """Weight of a sparsity prior, the mean of √(f/ρ + ε) over the step's ray samples,
+    weighted by their intervals (f the density, ρ the mean density the data imply, ε from
+    :data:`SPARSITY`; no extra evaluation of the field): it prefers empty space where the
+    data leave it open, as in the missing wedge. None: :data:`SPARSITY`'s weight
     for a static sample with fixed poses, 0 with ``align`` or ``dynamic`` (measured without
     it); 0 for samples that fill the volume."""
     holdout_fraction: float = 0.02
@@ -253,6 +257,8 @@ class INRResult:
     losses: list[float] = field(default_factory=list)
     heldout: list[tuple[int, float]] = field(default_factory=list)
     stopped_early: bool = False
+    loss: str = "smooth-l1"
+    """The loss fitted (``auto`` resolved)."""
 
 
 def scaled_times(times, n: int) -> np.ndarray:
@@ -304,6 +310,22 @@ def mean_positive_count(pixels: torch.Tensor) -> float | None:
     return float(counts.mean())
 
 
+def choose_loss(name: str, pixels: torch.Tensor, warn: bool = True) -> str:
+    """The loss to fit ``pixels`` (flat) with: ``name``, or for ``auto`` poisson where they
+    look like raw counts below :data:`LOW_COUNTS` per counted pixel (there a nearly absolute
+    loss fits each pixel's median, below its mean, and the volume loses mass), else
+    smooth-l1. Warns (with ``warn``) when smooth-l1 is asked for on such counts."""
+    if name not in ("auto", "smooth-l1"):
+        return name
+    counts = mean_positive_count(pixels)
+    low = counts is not None and counts < LOW_COUNTS
+    if name == "smooth-l1" and low and warn:
+        warnings.warn(f"the tilt series looks like raw counts, {counts:.1f} per pixel where any were counted: "
+                      "smooth-l1 fits their median and underestimates the density at such counts "
+                      "(about a third at 2); --loss poisson (or auto) keeps it")
+    return "poisson" if low and name == "auto" else "smooth-l1"
+
+
 def _pose_penalty(pose: PoseParameters, groups: list[str]) -> torch.Tensor:
     """Mean square of the learned per-view offsets, in degrees and pixels."""
     terms = [(pose.groups()[g] * (1 if g == "shift" else 180 / math.pi)).square().mean()
@@ -335,12 +357,13 @@ def _total_variation(net, shape, n_points: int, generator: torch.Generator, devi
     return (values[1:] - values[0]).abs().sum(0).mean()
 
 
-def _sparsity(net, shape, n_points: int, generator: torch.Generator, device, share: slice, density: float
-              ) -> torch.Tensor:
-    """Mean ``√(f(p)/density + ε)`` (ε from :data:`SPARSITY`) at the ``share`` of ``n_points``
-    random points ``p``: steeper the nearer f is to 0, so faint density goes first."""
-    points = _random_points(shape, n_points, generator, device)[share]
-    return torch.sqrt(net(points).clamp(min=0) / density + SPARSITY[1]).mean()
+def _sparsity(values: torch.Tensor, lengths: torch.Tensor, density: float) -> torch.Tensor:
+    """Mean ``√(f/density + ε)`` (ε from :data:`SPARSITY`) over the rays' samples ``values``
+    ``(rays, samples)``, each weighted by its ray's interval length ``lengths`` ``(rays,)``
+    so that the mean is over the volume the rays cross: steeper the nearer f is to 0, so
+    faint density goes first."""
+    penalty = torch.sqrt(values.clamp(min=0) / density + SPARSITY[1])
+    return (penalty.sum(-1) * lengths).sum() / (lengths.sum() * values.shape[-1]).clamp(min=1e-12)
 
 
 def _reveal(net: torch.nn.Module, fraction: float) -> None:
@@ -380,11 +403,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         raise InputError("the poisson loss needs non-negative pixels (counts); use smooth-l1 or mse for this data")
     unit = float(sum(part.abs().sum(dtype=torch.float64) for part in measured.split(2**24)) / measured.numel()) or 1.0
     density = unit / shape[0]  # the density that explains the mean pixel over a 0° path
-    counts = mean_positive_count(measured) if config.loss == "smooth-l1" and ranks.main else None
-    if counts is not None and counts < LOW_COUNTS:
-        warnings.warn(f"the tilt series looks like raw counts, {counts:.1f} per pixel where any were counted: "
-                      "smooth-l1 fits their median and underestimates the density at such counts "
-                      "(about a third at 2); --loss poisson keeps it")
+    loss_name = choose_loss(config.loss, measured, warn=ranks.main)  # the same on every rank
     if config.dynamic:
         net = make_spacetime_field(config.dynamic, config.field, shape, scale=density, seed=config.seed,
                                    sigma=config.fourier_sigma, monotone=config.monotone).to(device)
@@ -429,14 +448,17 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
                 return model(points, torch.zeros((), device=device) if t is None else t).float()
             return model(points).float()
 
-    def predict(index: torch.Tensor, offsets: torch.Tensor | None = None, timed: bool = True) -> torch.Tensor:
-        """Predicted pixels ``index`` (flat), in units of the data mean; samples at the
-        intervals' midpoints or at ``offsets`` ``(rays, samples)`` within them."""
+    def render(index: torch.Tensor, offsets: torch.Tensor | None = None, timed: bool = True
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Predicted pixels ``index`` (flat), in units of the data mean, with the field's
+        values at the rays' samples ``(rays, samples)`` and each ray's interval length
+        ``(rays,)`` (voxels); samples at the intervals' midpoints or at ``offsets``
+        ``(rays, samples)`` within them."""
         view, pixel = index // (ny * nx), index % (ny * nx)
         origins, directions = pose.rays(view, uu[pixel], vv[pixel])
-        t = view_times[view][:, None] * timed  # (rays, 1): one time for every sample of a ray
-        values = integrate(lambda points: field(points, t), origins, directions, shape, samples, offsets)
-        return values / unit
+        points, step = ray_samples(origins, directions, shape, samples, offsets)
+        values = field(points, view_times[view][:, None] * timed)  # one time for every sample of a ray
+        return values.sum(-1) * step / unit, values, step
 
     def pose_factor(s: int) -> float:  # 0 until align_start, a linear warm-up, then the field's decay
         return min(max((s - config.align_start) / max(config.align_warmup, 1), 0.0), 1.0) * rate_factor(s, config.steps)
@@ -448,7 +470,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
           "base": config.pose_rates.get(g, POSE_RATES[g]) * (1 if g == "shift" else math.pi / 180)} for g in groups]
         or [{"params": [torch.zeros(0)]}])
     ranks.broadcast(t.detach() for t in net.state_dict().values())  # one starting point for all
-    result = INRResult(net, poses, rays)
+    result = INRResult(net, poses, rays, loss=loss_name)
     best, stale, first = math.inf, 0, 0
     identity = {"config": vars(config), "shape": list(shape), "images": list(images.shape)}
     if resume:
@@ -491,15 +513,16 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
             else SMOOTH_L1_BETA[1]
         batch = draw_batch()[share]
         offsets = torch.rand((rays, samples), generator=jitter, device=jitter.device)[share].to(device)
-        predicted, target = predict(batch, offsets, step >= config.dynamic_start), measured[batch] / unit
-        loss = _loss(config.loss, predicted, target, beta)
+        predicted, values, lengths = render(batch, offsets, step >= config.dynamic_start)
+        target = measured[batch] / unit
+        loss = _loss(loss_name, predicted, target, beta)
         # the recorded loss keeps the final β, so that the curve is comparable over the run
-        shown = _loss(config.loss, predicted.detach(), target) - loss.detach()
+        shown = _loss(loss_name, predicted.detach(), target) - loss.detach()
         if config.tv_weight:
             tv = _total_variation(field, shape, rays, generator, device, share) / density
             loss = loss + config.tv_weight * tv
         if config.sparsity:
-            loss = loss + config.sparsity * _sparsity(field, shape, rays, generator, device, share, density)
+            loss = loss + config.sparsity * _sparsity(values, lengths, density)
         if config.dynamic and config.dynamic_weight:
             loss = loss + config.dynamic_weight * _contamination(field, shape, rays, generator, device, share) / density
         loss = loss * weight
@@ -523,7 +546,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
             with torch.no_grad():
                 total = torch.zeros((), device=device)
                 for part in held[ranks.share(n_held)].split(8192):
-                    total += _loss(config.loss, predict(part), measured[part] / unit) * part.numel()
+                    total += _loss(loss_name, render(part)[0], measured[part] / unit) * part.numel()
                 value = float(ranks.sum(total)) / n_held
             result.heldout.append((step + 1, value))
             bar.set_postfix(loss=f"{result.losses[-1]:.4g}", heldout=f"{value:.4g}", refresh=False)
@@ -619,7 +642,7 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
             with io.volume_writer(output, fine, voxel) as out:
                 sample_grid(net, shape, upsample=upsample, device=device, out=out, quiet=quiet)
     summary = {"method": "inr", "shape": fine, "device": str(torch.device(device)),
-               "config": vars(config), "rays_per_step": result.rays_per_step, "upsample": upsample,
+               "config": vars(config), "loss": result.loss, "rays_per_step": result.rays_per_step, "upsample": upsample,
                "steps": len(result.losses),
                "stopped_early": result.stopped_early, "final_loss": result.losses[-1], "training_s": trained,
                "processes": ranks.world,
