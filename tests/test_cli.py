@@ -239,11 +239,14 @@ def test_evaluate_holdout_prefers_the_true_poses(simdir, capsys):
 
 
 def test_reconstruct_inr_config_file_with_flag_override(simdir, tmp_path, capsys):
-    (tmp_path / "inr.toml").write_text('[inr]\nfield = "fourier"\nsteps = 5\nrays_per_step = 64\nlearning_rate = 0.005\n')
+    (tmp_path / "inr.toml").write_text('[inr]\nfield = "fourier"\nsteps = 5\nrays_per_step = 64\nlearning_rate = 0.005\n'
+                                      'loss = "mse"\n')
     code, stdout, _ = run(capsys, "reconstruct", simdir / "tilts.mrc", "-o", tmp_path / "r.mrc", "--method", "inr",
                           "--config", tmp_path / "inr.toml", "--steps", "3", "--sparsity", "0", "--quiet")
-    assert code == 0 and "3 steps" in stdout
-    config = json.loads((tmp_path / "r.json").read_text())["parameters"]["config"]
+    assert code == 0 and "3 steps, mse loss" in stdout
+    parameters = json.loads((tmp_path / "r.json").read_text())["parameters"]
+    config = parameters["config"]
+    assert config["loss"] == parameters["loss"] == "mse"  # the file's, not the flag's default (auto)
     assert config["field"] == "fourier" and config["rays_per_step"] == 64 and config["learning_rate"] == 0.005
     assert config["steps"] == 3 and config["sparsity"] == 0.0
 

@@ -503,7 +503,7 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     staged = config.coarse_to_fine and config.field == "hashgrid" and not config.dynamic
     scheduled = staged and not groups  # β from SMOOTH_L1_BETA[0]; alignment was measured without
     saved_at = time.monotonic()
-    bar = progress(range(first, config.steps), desc=f"INR ({config.field})", unit="step", quiet=quiet)
+    bar = progress(range(first, config.steps), desc=f"INR ({config.field}, {loss_name})", unit="step", quiet=quiet)
     for step in bar:
         for name in groups:  # pose gradients only once the poses move
             pose.groups()[name].requires_grad_(step >= config.align_start)
