@@ -37,6 +37,7 @@ def test_times_are_scaled_from_their_source():
     np.testing.assert_allclose(scaled_times(None, 5), [0, 0.25, 0.5, 0.75, 1])  # file order
     np.testing.assert_allclose(scaled_times([30.0, 10.0, 20.0], 3), [1, 0, 0.5])  # minutes from a file
     np.testing.assert_allclose(scaled_times([2.0, 2.0], 2), [0, 0])
+    np.testing.assert_allclose(scaled_times([30.0, 10.0, 20.0], 3, at=[10.0, 15.0, 40.0]), [0, 0.25, 1.5])
     sim = simulate(make_phantom("nanoparticles", 16, seed=0), 16,
                    Acquisition(tilt_range=(-20, 20), tilt_step=10, scheme="dose-symmetric", supersample=1))
     np.testing.assert_allclose(sim.series.times, [1, 0.5, 0, 0.25, 0.75])  # the scheme's order: 0, +10, −10, +20, −20

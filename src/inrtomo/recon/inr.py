@@ -261,12 +261,14 @@ class INRResult:
     """The loss fitted (``auto`` resolved)."""
 
 
-def scaled_times(times, n: int) -> np.ndarray:
+def scaled_times(times, n: int, at=None) -> np.ndarray:
     """Per-view times ``(n,)`` scaled to [0, 1] (earliest 0, latest 1); file order when
-    ``times`` is None, zeros when all are equal."""
+    ``times`` is None, zeros when all are equal. With ``at`` (times in the same unit):
+    those, on the same scale."""
     times = np.linspace(0.0, 1.0, n) if times is None else np.asarray(times, dtype=np.float64)
     span = float(times.max() - times.min()) if times.size else 0.0
-    return (times - times.min()) / span if span > 0 else np.zeros(n)
+    values = times if at is None else np.asarray(at, dtype=np.float64)
+    return (values - times.min()) / span if span > 0 else np.zeros(values.shape)
 
 
 def rays_per_step(config: INRConfig, pixels: int) -> int:
@@ -654,9 +656,7 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
         summary["times_from"] = series.metadata.get("times_from", "the tilt series")
     if len(at_times) and main:
         from .timestack import write_time_stack
-        times = np.asarray(series.times, dtype=np.float64)
-        span = float(times.max() - times.min()) or 1.0
-        files = write_time_stack(result.field, output, at_times, [(t - times.min()) / span for t in at_times], shape,
+        files = write_time_stack(result.field, output, at_times, scaled_times(series.times, series.n_views, at_times), shape,
                                  voxel_size=voxel, upsample=upsample, device=device, quiet=quiet)
         summary["time_stack"] = {"times": [float(t) for t in at_times], "files": [str(f) for f in files]}
     return volume, summary
