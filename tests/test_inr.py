@@ -177,9 +177,10 @@ def test_the_sparsity_prior_is_a_mean_over_the_volume_the_rays_cross():
     assert long_ray == pytest.approx((3 * math.sqrt(SPARSITY[1]) + math.sqrt(1 + SPARSITY[1])) / 4)
 
 
-def test_the_sparsity_prior_is_on_for_a_static_sample_with_fixed_poses_unless_given():
+def test_the_sparsity_prior_is_on_for_a_static_hash_grid_with_fixed_poses_unless_given():
     assert INRConfig().sparsity == SPARSITY[0] > 0
     assert INRConfig(align="shift").sparsity == INRConfig(dynamic="spacetime").sparsity == 0.0
+    assert INRConfig(field="positional").sparsity == INRConfig(field="fourier").sparsity == 0.0
     assert INRConfig(align="shift", sparsity=0.2).sparsity == 0.2 and INRConfig(sparsity=0.0).sparsity == 0.0
     with pytest.raises(InputError, match="sparsity weights must not be negative"):
         INRConfig(sparsity=-0.1).validate()

@@ -158,7 +158,7 @@ def _reconstruction_options(command):
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help=f"INR loss (auto: poisson for raw counts below {LOW_COUNTS:g} per counted pixel, else smooth-l1)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
-        click.option("--sparsity", type=click.FloatRange(0), default=None, help=f"INR weight of the prior for empty space, which clears faint streaks in the missing wedge; 0 for samples that fill the volume [default: {SPARSITY[0]:g}, 0 with --align or --dynamic]."),
+        click.option("--sparsity", type=click.FloatRange(0), default=None, help=f"INR weight of the prior for empty space, which clears faint streaks in the missing wedge; 0 for samples that fill the volume [default: {SPARSITY[0]:g} for the hash grid, 0 with --align, --dynamic or another field]."),
         click.option("--align", default="", metavar="GROUPS", help="INR: learn these pose groups with the volume, comma-separated from axis, rotation, tilt, shift, out_of_plane (e.g. axis,shift)."),
         click.option("--precision", type=click.Choice(PRECISIONS), default=INRConfig.precision, show_default=True, help="INR field arithmetic (bfloat16: mixed precision, for GPUs)."),
         click.option("--compile", is_flag=True, help="INR: compile the field with torch.compile (pays off on GPUs)."),

@@ -39,7 +39,7 @@ otherwise. Most pixels of a sparse sample are near zero, so while only the coars
 are on, the nearly absolute loss of β 0.1 fits them (a median) and can drive the whole
 field to zero at low dose; a β of 3 fits a mean there first (benchmarks/RESULTS.md)."""
 SPARSITY = (0.15, 0.01)
-"""The sparsity prior of a static sample with fixed poses: its weight and the ε of
+"""The sparsity prior of a static hash grid with fixed poses: its weight and the ε of
 √(f/ρ + ε) (:attr:`INRConfig.sparsity`). Measured on 64³ phantoms under a ±45° wedge,
 where it cleared the faint streaks that ssim punishes; 0.15 once it was taken at the ray
 samples (benchmarks/RESULTS.md)."""
@@ -110,9 +110,10 @@ class INRConfig:
     """Weight of a sparsity prior, the mean of √(f/ρ + ε) over the step's ray samples,
     weighted by their intervals (f the density, ρ the mean density the data imply, ε from
     :data:`SPARSITY`; no extra evaluation of the field): it prefers empty space where the
-    data leave it open, as in the missing wedge. None: :data:`SPARSITY`'s weight
-    for a static sample with fixed poses, 0 with ``align`` or ``dynamic`` (measured without
-    it); 0 for samples that fill the volume."""
+    data leave it open, as in the missing wedge. None: :data:`SPARSITY`'s weight for a
+    static hash grid with fixed poses, else 0 (alignment and the dynamic models were
+    measured without it; a static positional MLP collapsed with it on one of two seeds);
+    0 for samples that fill the volume."""
     holdout_fraction: float = 0.02
     """Fraction of pixels kept out of training (at most :data:`HELD_OUT_MAX`) to decide
     when to stop."""
@@ -165,7 +166,7 @@ class INRConfig:
         if self.warmup is None:
             self.warmup = 0 if self.align else 20
         if self.sparsity is None:
-            self.sparsity = 0.0 if self.align or self.dynamic else SPARSITY[0]
+            self.sparsity = SPARSITY[0] if self.field == "hashgrid" and not (self.align or self.dynamic) else 0.0
         own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_start": 0})
         for name, value in own.items():
             if getattr(self, name) is None:
