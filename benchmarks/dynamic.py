@@ -2,7 +2,8 @@
 grows during acquisition each method leaves in the clean volume.
 
     .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 300] [--cases 0 1 …]
-        [--weights 0.01 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048] [--threads 2] [--floor]
+        [--models spacetime …] [--weights 0.01 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
+        [--threads 2] [--floor]
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
 ones (±60° at 3°, 5000 e/Å², optionally 1 px shifts given to every method as known
@@ -14,16 +15,20 @@ cube (carbon seed 1; cases 4 and 5, with the ``atoms`` extra). Methods: SIRT
 encoding MLP (the network of the space-time model), seed 001's space-time INR and the
 decomposition (its static part the positional MLP), all with the same steps and rays per
 step. Columns: ``ssim`` of the clean volume against the uncontaminated truth (x–z
-slices); ``left`` = contamination left in the clean volume,
-the positive excess over the truth summed over the voxels the contamination covers by the
-last view, as a fraction of the contamination's mass then; ``D err`` = relative L2 error
+slices); ``left`` = contamination mass left in the clean volume
+(:func:`inrtomo.metrics.contamination_left`: the clean volume's excess over the truth,
+summed with its sign over the voxels the contamination covers by the last view and 3
+voxels around them, as a fraction of the contamination's mass then); ``excess`` = the
+older measure, the positive excess in the layer's voxels only
+(:func:`inrtomo.metrics.contamination_excess`); ``D err`` = relative L2 error
 of the recovered contamination at the last view's time. Targets (issue 6): space-time
 clean ``ssim`` above static INR above SIRT; ``left`` below 20 % of the static INR's.
 
-``left`` also counts what a method leaves in those voxels without any contamination (the
-blur of the particles' surfaces, which the layer covers). ``--floor`` measures it: every
-method also reconstructs the same acquisition of the uncontaminated sample (same noise
-seed), and two more columns give its ``left`` there (``floor``) and ``left − floor``.
+``excess`` also counts what a method leaves in those voxels without any contamination (the
+blur of the particles' surfaces, which the layer covers); ``left`` lets that blur cancel.
+``--floor`` measures what remains: every method also reconstructs the same acquisition of
+the uncontaminated sample (same noise seed), and two more columns give its ``left`` there
+(``floor``) and ``left − floor``.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ import torch
 
 from inrtomo import metrics
 from inrtomo.projector import Projector
+from inrtomo.fields import DYNAMIC_MODELS
 from inrtomo.recon.inr import RAYS, INRConfig, sample_grid, train_inr
 from inrtomo.recon.sirt import sirt
 from inrtomo.simulate import Acquisition, contaminate, make_phantom, simulate
@@ -93,7 +99,7 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
     specs = [("SIRT", "", "", None, None, 0)]
     specs += [(f"static INR ({field})", "", field, None, None, seed)
               for field in ("hashgrid", "positional") for seed in args.seeds]
-    specs += [(name, name, "positional", w, b, seed) for name in ("spacetime", "decomposed")
+    specs += [(name, name, "positional", w, b, seed) for name in args.models
               for w in args.weights or [None] for b in args.starts or [None] for seed in args.seeds]
     rows = []
     for spec in specs:
@@ -108,10 +114,11 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
         if name != "SIRT" and len(args.seeds) > 1:
             method += f", seed {seed}"
         row = dict(case=label, sample=sample, model=model, method=method, ssim=metrics.ssim(clean, truth),
-                   left=metrics.contamination_left(clean, truth, grown), seconds=seconds,
+                   left=metrics.contamination_left(clean, truth, grown),
+                   excess=metrics.contamination_excess(clean, truth, grown), seconds=seconds,
                    d_err=float(np.linalg.norm(contamination - grown) / np.linalg.norm(grown))
                    if contamination is not None else float("nan"))
-        line = f"| {label} | {sample} | {model} | {method} | {row['ssim']:.3f} | {row['left']:.3f} | "
+        line = f"| {label} | {sample} | {model} | {method} | {row['ssim']:.3f} | {row['left']:.3f} | {row['excess']:.3f} | "
         if uncontaminated is not None:
             row["floor"] = metrics.contamination_left(reconstruct(args, spec, uncontaminated, shape)[0], truth, grown)
             line += f"{row['floor']:.3f} | {row['left'] - row['floor']:.3f} | "
@@ -127,6 +134,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, nargs="*", default=None, help="Indices into CASES (default: all).")
     parser.add_argument("--weights", type=float, nargs="*", default=None,
                         help="Contamination penalty weights to try for the space-time models (default: each model's own).")
+    parser.add_argument("--models", nargs="*", default=list(DYNAMIC_MODELS), choices=DYNAMIC_MODELS,
+                        help="Space-time models to run (default: all).")
     parser.add_argument("--starts", type=int, nargs="*", default=None,
                         help="Static warm-up steps to try for the space-time models (default: each model's own).")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="INR seeds (every method runs with each).")
@@ -140,7 +149,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"{args.size}³ samples + growing contamination, INR {args.steps} steps; clean ssim vs the "
           "uncontaminated truth (x–z slices); left: contamination left in the clean volume; D err at the last view")
-    columns = ["case", "sample", "contamination", "method", "ssim", "left"] + ["floor", "left − floor"] * args.floor
+    columns = ["case", "sample", "contamination", "method", "ssim", "left", "excess"] + ["floor", "left − floor"] * args.floor
     columns += ["D err", "s"]
     print("| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns))
     for index in args.cases if args.cases is not None else range(len(CASES)):

@@ -82,22 +82,22 @@ def _fit(sim, dynamic: str, seed: int):
 @pytest.mark.parametrize("dynamic, seed", [("spacetime", 0), ("spacetime", 1), ("decomposed", 0)])
 def test_the_clean_volume_keeps_less_contamination_than_a_static_inr(contaminated, dynamic, seed):
     """A static INR (the same positional network and settings; neither takes the sparsity
-    prior by default) keeps about 60 % of the contamination in its volume; the
-    space-time models' clean volumes keep less and are no worse (ssim). Measured: kept
-    0.61 / 0.55 static, 0.33 / 0.38 spacetime, 0.42 decomposed (seeds 0 / 1); ssim 0.923 /
-    0.920 static, 0.941 / 0.927 spacetime, 0.932 decomposed. (The static one with the hash grid's
-    sparsity prior, weight 0.15, keeps 0.59 / 0.50 at ssim 0.930 / 0.939.)"""
+    prior by default) keeps 40–50 % of the contamination's mass in its volume
+    (metrics.contamination_left); the space-time models' clean volumes keep less than
+    40 % of that and are no worse (ssim). Measured: kept 0.527 / 0.380 static, 0.055 /
+    0.078 spacetime, 0.126 decomposed (seeds 0 / 1); ssim 0.923 / 0.920 static, 0.941 /
+    0.927 spacetime, 0.932 decomposed."""
     sim, grown = contaminated
     static = sample_grid(_fit(sim, "", seed), SIZE)
     clean = sample_grid(_fit(sim, dynamic, seed).clean, SIZE)
     kept_static = metrics.contamination_left(static, sim.truth.data, grown)
-    assert kept_static > 0.4
-    assert metrics.contamination_left(clean, sim.truth.data, grown) < 0.85 * kept_static
+    assert kept_static > 0.3
+    assert metrics.contamination_left(clean, sim.truth.data, grown) < 0.4 * kept_static
     assert metrics.ssim(clean, sim.truth.data) > metrics.ssim(static, sim.truth.data) - 0.01
 
 
 def test_a_static_sample_fitted_with_the_space_time_model_leaves_little_contamination():
-    """Measured: |D(·, 1)| is 8 % of the sample's mass (5.8 % positive, 2.5 % negative)."""
+    """Measured: |D(·, 1)| is 10.9 % of the sample's mass (6.8 % positive)."""
     sim = simulate(make_phantom("nanoparticles", 32, seed=1), 32,
                    Acquisition(tilt_range=(-60, 60), tilt_step=3, fluence=5000.0), seed=1)
     grown = sample_grid(_fit(sim, "spacetime", 0).at(1.0, "contamination"), SIZE)

@@ -67,3 +67,19 @@ def test_holdout_split():
     assert sorted(np.concatenate([train, held]).tolist()) == list(range(10))
     with pytest.raises(InputError, match="--holdout"):
         metrics.holdout_split(10, 1)
+
+
+def test_contamination_left_counts_kept_mass_and_cancels_blur():
+    """A shell grown around a ball: a volume keeping half of it scores 0.5 on both
+    measures; blurring the clean ball moves mass into the shell, which only the
+    positive excess counts."""
+    z, y, x = np.mgrid[:32, :32, :32] - 15.5
+    r = np.sqrt(x**2 + y**2 + z**2)
+    truth = (r < 8).astype(float)
+    grown = 0.15 * ((r >= 8.5) & (r < 10))
+    for clean, left in [(truth, 0.0), (truth + 0.5 * grown, 0.5), (truth + grown, 1.0)]:
+        assert metrics.contamination_left(clean, truth, grown) == pytest.approx(left)
+        assert metrics.contamination_excess(clean, truth, grown) == pytest.approx(left)
+    blurred = gaussian_filter(truth, 1.0)
+    assert metrics.contamination_excess(blurred, truth, grown) > 0.3
+    assert abs(metrics.contamination_left(blurred, truth, grown)) < 0.05

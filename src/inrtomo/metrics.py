@@ -6,6 +6,7 @@ All functions take ``(z, y, x)`` arrays; the tilt axis is y, so the x–z slices
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 from skimage.metrics import structural_similarity
 
 from .errors import InputError
@@ -51,15 +52,32 @@ def nrmse(rec: np.ndarray, truth: np.ndarray) -> float:
     return float(np.linalg.norm(rec - truth) / np.linalg.norm(truth))
 
 
-def contamination_left(clean: np.ndarray, truth: np.ndarray, grown: np.ndarray) -> float:
-    """Contamination kept in a ``clean`` reconstruction: its positive excess over ``truth``
-    in the voxels where the contamination ``grown`` (all ``(z, y, x)``) exceeds 5 % of its
-    peak, as a fraction of the contamination's mass. 0: none kept; a static fit of a layer
-    that grows steadily keeps about half."""
+def _layer(grown: np.ndarray) -> np.ndarray:
+    """The voxels where the contamination ``grown`` exceeds 5 % of its peak."""
+    return grown > 0.05 * grown.max()
+
+
+def contamination_left(clean: np.ndarray, truth: np.ndarray, grown: np.ndarray, margin: float = 3) -> float:
+    """Contamination mass kept in a ``clean`` reconstruction: ``clean − truth`` summed with
+    its sign over the voxels of the contamination ``grown`` (all ``(z, y, x)``) and
+    the voxels within ``margin`` voxels of them, as a fraction of the contamination's mass. Blur of the
+    particles' surfaces moves mass across them but keeps it, so it cancels in the sum
+    (a reconstruction of the uncontaminated sample scores about 0 ± 0.05). 0: none kept; a
+    static fit of a layer that grows steadily keeps about half."""
     clean, truth = _check(clean, truth)
     grown = np.asarray(grown, dtype=np.float64)
-    where = grown > 0.05 * grown.max()
-    return float(np.clip(clean - truth, 0, None)[where].sum() / grown.sum())
+    near = ndimage.distance_transform_edt(~_layer(grown)) <= margin
+    return float((clean - truth)[near].sum() / grown.sum())
+
+
+def contamination_excess(clean: np.ndarray, truth: np.ndarray, grown: np.ndarray) -> float:
+    """The positive excess of ``clean`` over ``truth`` in the voxels of the contamination
+    ``grown`` only, as a fraction of its mass: :func:`contamination_left` without the
+    margin and the cancelling, so it also counts the blur of the surfaces the layer covers
+    (0.1–0.3 on uncontaminated 32³ nanoparticles)."""
+    clean, truth = _check(clean, truth)
+    grown = np.asarray(grown, dtype=np.float64)
+    return float(np.clip(clean - truth, 0, None)[_layer(grown)].sum() / grown.sum())
 
 
 def fsc(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
