@@ -27,8 +27,8 @@ clean ``ssim`` above static INR above SIRT; ``left`` below 20 % of the static IN
 ``excess`` also counts what a method leaves in those voxels without any contamination (the
 blur of the particles' surfaces, which the layer covers); ``left`` lets that blur cancel.
 ``--floor`` measures what remains: every method also reconstructs the same acquisition of
-the uncontaminated sample (same noise seed), and two more columns give its ``left`` there
-(``floor``) and ``left − floor``.
+the uncontaminated sample (same noise seed), and three more columns give its ``left`` there
+(``floor``), ``left − floor`` and its ``excess`` there (``excess floor``).
 """
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ import numpy as np
 import torch
 
 from inrtomo import metrics
-from inrtomo.projector import Projector
 from inrtomo.fields import DYNAMIC_MODELS
+from inrtomo.projector import Projector
 from inrtomo.recon.inr import RAYS, INRConfig, sample_grid, train_inr
 from inrtomo.recon.sirt import sirt
 from inrtomo.simulate import Acquisition, contaminate, make_phantom, simulate
@@ -120,8 +120,10 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
                    if contamination is not None else float("nan"))
         line = f"| {label} | {sample} | {model} | {method} | {row['ssim']:.3f} | {row['left']:.3f} | {row['excess']:.3f} | "
         if uncontaminated is not None:
-            row["floor"] = metrics.contamination_left(reconstruct(args, spec, uncontaminated, shape)[0], truth, grown)
-            line += f"{row['floor']:.3f} | {row['left'] - row['floor']:.3f} | "
+            plain = reconstruct(args, spec, uncontaminated, shape)[0]
+            row["floor"] = metrics.contamination_left(plain, truth, grown)
+            row["excess_floor"] = metrics.contamination_excess(plain, truth, grown)
+            line += f"{row['floor']:.3f} | {row['left'] - row['floor']:.3f} | {row['excess_floor']:.3f} | "
         rows.append(row)
         print(line + f"{row['d_err']:.3f} | {seconds:.0f} |", flush=True)
     return rows
@@ -149,7 +151,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"{args.size}³ samples + growing contamination, INR {args.steps} steps; clean ssim vs the "
           "uncontaminated truth (x–z slices); left: contamination left in the clean volume; D err at the last view")
-    columns = ["case", "sample", "contamination", "method", "ssim", "left", "excess"] + ["floor", "left − floor"] * args.floor
+    columns = ["case", "sample", "contamination", "method", "ssim", "left", "excess"] + ["floor", "left − floor", "excess floor"] * args.floor
     columns += ["D err", "s"]
     print("| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns))
     for index in args.cases if args.cases is not None else range(len(CASES)):

@@ -59,10 +59,10 @@ def _layer(grown: np.ndarray) -> np.ndarray:
 
 def contamination_left(clean: np.ndarray, truth: np.ndarray, grown: np.ndarray, margin: float = 3) -> float:
     """Contamination mass kept in a ``clean`` reconstruction: ``clean − truth`` summed with
-    its sign over the voxels of the contamination ``grown`` (all ``(z, y, x)``) and
-    the voxels within ``margin`` voxels of them, as a fraction of the contamination's mass. Blur of the
-    particles' surfaces moves mass across them but keeps it, so it cancels in the sum
-    (a reconstruction of the uncontaminated sample scores about 0 ± 0.05). 0: none kept; a
+    its sign over the voxels of the contamination ``grown`` (all ``(z, y, x)``) and those
+    within ``margin`` voxels of them, as a fraction of the contamination's mass. Blur of
+    the particles' surfaces moves mass across them but keeps it, so it cancels in the sum
+    (a reconstruction of the uncontaminated sample scores about 0 ± 0.07). 0: none kept; a
     static fit of a layer that grows steadily keeps about half."""
     clean, truth = _check(clean, truth)
     grown = np.asarray(grown, dtype=np.float64)
