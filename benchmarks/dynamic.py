@@ -2,7 +2,7 @@
 grows during acquisition each method leaves in the clean volume.
 
     .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 300] [--cases 0 1 …]
-        [--models spacetime …] [--weights 0.01 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
+        [--models spacetime …] [--weights 0.01 …] [--pulls 1 0.25 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
         [--threads 2] [--floor]
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
@@ -74,13 +74,13 @@ def samples(name: str, model: str, size: int):
 
 def reconstruct(args, spec, sim, shape):
     """The clean volume and the contamination at t = 1 (None for a static method) of one
-    method ``spec`` = (name, dynamic model, field, weight, start, seed) on ``sim``."""
-    name, dynamic, field, weight, begin, seed = spec
+    method ``spec`` = (name, dynamic model, field, weight, pull, start, seed) on ``sim``."""
+    name, dynamic, field, weight, pull, begin, seed = spec
     images = torch.from_numpy(sim.series.images)
     if name == "SIRT":
         return sirt(Projector(shape, sim.poses, images.shape[1:]), images, 100, quiet=True).volume.numpy(), None
     config = INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
-                       dynamic_weight=weight, dynamic_start=begin)
+                       dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin)
     result = train_inr(images, sim.poses, shape, config, times=sim.series.times, quiet=True)
     if dynamic:
         return sample_grid(result.field.clean, shape), sample_grid(result.field.at(1.0, "contamination"), shape)
@@ -96,21 +96,23 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
     shape = (args.size,) * 3
     truth = sim.truth.data
     grown = phantom.voxelize(shape, t=float(sim.series.times.max())) - truth
-    specs = [("SIRT", "", "", None, None, 0)]
-    specs += [(f"static INR ({field})", "", field, None, None, seed)
+    specs = [("SIRT", "", "", None, None, None, 0)]
+    specs += [(f"static INR ({field})", "", field, None, None, None, seed)
               for field in ("hashgrid", "positional") for seed in args.seeds]
-    specs += [(name, name, "positional", w, b, seed) for name in args.models
-              for w in args.weights or [None] for b in args.starts or [None] for seed in args.seeds]
+    specs += [(name, name, "positional", w, p, b, seed) for name in args.models for w in args.weights or [None]
+              for p in (args.pulls or [None] if name == "spacetime" else [None])
+              for b in args.starts or [None] for seed in args.seeds]
     rows = []
     for spec in specs:
-        name, dynamic, _, weight, begin, seed = spec
+        name, dynamic, _, weight, pull, begin, seed = spec
         start = time.perf_counter()
         clean, contamination = reconstruct(args, spec, sim, shape)
         seconds = time.perf_counter() - start
         method = name
         if dynamic:
-            config = INRConfig(dynamic=dynamic, dynamic_weight=weight, dynamic_start=begin)
-            method += f" (λ={config.dynamic_weight:g}, start {config.dynamic_start})"
+            config = INRConfig(dynamic=dynamic, dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin)
+            pulled = f", pull {config.dynamic_pull:g}" if dynamic == "spacetime" else ""
+            method += f" (λ={config.dynamic_weight:g}{pulled}, start {config.dynamic_start})"
         if name != "SIRT" and len(args.seeds) > 1:
             method += f", seed {seed}"
         row = dict(case=label, sample=sample, model=model, method=method, ssim=metrics.ssim(clean, truth),
@@ -138,6 +140,8 @@ def main() -> None:
                         help="Contamination penalty weights to try for the space-time models (default: each model's own).")
     parser.add_argument("--models", nargs="*", default=list(DYNAMIC_MODELS), choices=DYNAMIC_MODELS,
                         help="Space-time models to run (default: all).")
+    parser.add_argument("--pulls", type=float, nargs="*", default=None,
+                        help="Pulls of the penalty on the clean volume to try for the spacetime model (default: its own).")
     parser.add_argument("--starts", type=int, nargs="*", default=None,
                         help="Static warm-up steps to try for the space-time models (default: each model's own).")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="INR seeds (every method runs with each).")

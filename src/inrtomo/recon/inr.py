@@ -49,11 +49,13 @@ with the Poisson loss (``auto``; a warning if smooth-l1 is asked for): with smoo
 64³ phantoms kept 0.93 of the mass at 5 counts, 0.65 at 2 and 0.45 at 1.4, with the Poisson
 loss 0.95–1.00 (benchmarks/RESULTS.md)."""
 PRECISIONS = ("float32", "bfloat16")
-DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_start": 0},
-                    "decomposed": {"dynamic_weight": 0.001, "dynamic_start": 60}}
-"""Per space-time model: contamination penalty and static warm-up, chosen by measurement
-(docs/dynamic.md). The decomposition needs its static part formed first and only a weak
-penalty; the 4-D network has no static part and needs a stronger penalty instead."""
+DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_pull": 0.25, "dynamic_start": 0},
+                    "decomposed": {"dynamic_weight": 0.001, "dynamic_pull": 1.0, "dynamic_start": 60}}
+"""Per space-time model: contamination penalty, its pull on the clean volume and static
+warm-up, chosen by measurement (docs/dynamic.md). The decomposition needs its static part
+formed first and only a weak penalty; the 4-D network has no static part and needs a
+stronger penalty instead, with a weak pull so that the clean volume is not drawn toward
+the contamination of mid-acquisition."""
 RAYS = 2048
 """Rays per step of a series large enough (:func:`rays_per_step`)."""
 PASSES = 2.0
@@ -150,6 +152,13 @@ class INRConfig:
     """Weight of the L1 penalty on the contamination (mean |volume at t − clean| at random
     points and times, in units of the field's density scale); None: the model's own
     (:data:`DYNAMIC_DEFAULTS`)."""
+    dynamic_pull: float | None = None
+    """Spacetime model: the share of the penalty's gradient that reaches the clean volume
+    (the volume at t = 0), from 0 to 1. At 1 the penalty also pulls the clean volume toward
+    the volume at other times (the L1 optimum is their median: the contamination of
+    mid-acquisition); at 0 only the volume at later times is pulled toward the clean one,
+    which then rests on the earliest views alone. None: the model's own
+    (:data:`DYNAMIC_DEFAULTS`; the decomposition's penalty is on its contamination alone: 1)."""
     monotone: bool = True
     """Decomposed model: contamination only grows with time."""
     dynamic_start: int | None = None
@@ -167,7 +176,7 @@ class INRConfig:
             self.warmup = 0 if self.align else 20
         if self.sparsity is None:
             self.sparsity = SPARSITY[0] if self.field == "hashgrid" and not (self.align or self.dynamic) else 0.0
-        own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_start": 0})
+        own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_pull": 1.0, "dynamic_start": 0})
         for name, value in own.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
@@ -223,6 +232,11 @@ class INRConfig:
             raise InputError(f"unknown dynamic model {self.dynamic!r}; choose from {', '.join(DYNAMIC_MODELS)}")
         if self.dynamic_weight < 0 or self.dynamic_start < 0:
             raise InputError("the contamination penalty weight and the dynamic start must not be negative")
+        if not 0 <= self.dynamic_pull <= 1:
+            raise InputError(f"dynamic_pull must lie between 0 and 1, got {self.dynamic_pull}")
+        if self.dynamic == "decomposed" and self.dynamic_pull != 1:
+            raise InputError("dynamic_pull applies to the spacetime model; the decomposition penalises its "
+                             "contamination alone")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if not (self.learning_rate > 0 and self.fourier_sigma > 0):
@@ -343,12 +357,15 @@ def _random_points(shape, n_points: int, generator: torch.Generator, device) -> 
     return ((torch.rand(n_points, 3, generator=generator) * 2 - 1) * extent).to(device)
 
 
-def _contamination(field, shape, n_points: int, generator: torch.Generator, device, share: slice) -> torch.Tensor:
+def _contamination(field, shape, n_points: int, generator: torch.Generator, device, share: slice,
+                   pull: float = 1.0) -> torch.Tensor:
     """Mean ``|f(p, t) − f(p, 0)|`` at the ``share`` of ``n_points`` random points ``p`` and
-    times ``t`` in [0, 1]."""
+    times ``t`` in [0, 1]; only ``pull`` of its gradient reaches ``f(p, 0)``."""
     points = _random_points(shape, n_points, generator, device)[share]
     times = torch.rand(n_points, generator=generator).to(device)[share]
-    return (field(points, times) - field(points)).abs().mean()
+    clean = field(points)
+    clean = clean.detach() + pull * (clean - clean.detach())  # same value, gradient × pull
+    return (field(points, times) - clean).abs().mean()
 
 
 def _total_variation(net, shape, n_points: int, generator: torch.Generator, device, share: slice) -> torch.Tensor:
@@ -527,7 +544,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
         if config.sparsity:
             loss = loss + config.sparsity * _sparsity(values, lengths, density)
         if config.dynamic and config.dynamic_weight:
-            loss = loss + config.dynamic_weight * _contamination(field, shape, rays, generator, device, share) / density
+            penalty = _contamination(field, shape, rays, generator, device, share, config.dynamic_pull)
+            loss = loss + config.dynamic_weight * penalty / density
         loss = loss * weight
         if groups and config.pose_weight:
             loss = loss + config.pose_weight * _pose_penalty(pose, groups) / ranks.world
