@@ -72,17 +72,14 @@ def samples(name: str, model: str, size: int):
     return contaminate(base, size, model), base
 
 
-def reconstruct(args, spec, sim, shape):
-    """The clean volume and the contamination at t = 1 (None for a static method) of one
-    method ``spec`` = (name, dynamic model, field, weight, pull, start, seed) on ``sim``."""
-    name, dynamic, field, weight, pull, begin, seed = spec
+def reconstruct(config: INRConfig | None, sim, shape):
+    """The clean volume and the contamination at t = 1 (None for a static method) of the INR
+    ``config`` (None: SIRT) on ``sim``."""
     images = torch.from_numpy(sim.series.images)
-    if name == "SIRT":
+    if config is None:
         return sirt(Projector(shape, sim.poses, images.shape[1:]), images, 100, quiet=True).volume.numpy(), None
-    config = INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
-                       dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin)
     result = train_inr(images, sim.poses, shape, config, times=sim.series.times, quiet=True)
-    if dynamic:
+    if config.dynamic:
         return sample_grid(result.field.clean, shape), sample_grid(result.field.at(1.0, "contamination"), shape)
     return sample_grid(result.field, shape), None
 
@@ -96,25 +93,27 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
     shape = (args.size,) * 3
     truth = sim.truth.data
     grown = phantom.voxelize(shape, t=float(sim.series.times.max())) - truth
-    specs = [("SIRT", "", "", None, None, None, 0)]
-    specs += [(f"static INR ({field})", "", field, None, None, None, seed)
-              for field in ("hashgrid", "positional") for seed in args.seeds]
-    specs += [(name, name, "positional", w, p, b, seed) for name in args.models for w in args.weights or [None]
-              for p in (args.pulls or [None] if name == "spacetime" else [None])
-              for b in args.starts or [None] for seed in args.seeds]
+
+    def inr(field, seed, dynamic="", weight=None, pull=None, begin=None) -> INRConfig:
+        return INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
+                         dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin)
+
+    methods = [("SIRT", None)]
+    methods += [(f"static INR ({field})", inr(field, seed))
+                for field in ("hashgrid", "positional") for seed in args.seeds]
+    methods += [(name, inr("positional", seed, name, w, p, b)) for name in args.models for w in args.weights or [None]
+                for p in (args.pulls or [None] if name == "spacetime" else [None])
+                for b in args.starts or [None] for seed in args.seeds]
     rows = []
-    for spec in specs:
-        name, dynamic, _, weight, pull, begin, seed = spec
+    for method, config in methods:
         start = time.perf_counter()
-        clean, contamination = reconstruct(args, spec, sim, shape)
+        clean, contamination = reconstruct(config, sim, shape)
         seconds = time.perf_counter() - start
-        method = name
-        if dynamic:
-            config = INRConfig(dynamic=dynamic, dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin)
-            pulled = f", pull {config.dynamic_pull:g}" if dynamic == "spacetime" else ""
+        if config is not None and config.dynamic:
+            pulled = f", pull {config.dynamic_pull:g}" if config.dynamic == "spacetime" else ""
             method += f" (λ={config.dynamic_weight:g}{pulled}, start {config.dynamic_start})"
-        if name != "SIRT" and len(args.seeds) > 1:
-            method += f", seed {seed}"
+        if config is not None and len(args.seeds) > 1:
+            method += f", seed {config.seed}"
         row = dict(case=label, sample=sample, model=model, method=method, ssim=metrics.ssim(clean, truth),
                    left=metrics.contamination_left(clean, truth, grown),
                    excess=metrics.contamination_excess(clean, truth, grown), seconds=seconds,
@@ -122,7 +121,7 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
                    if contamination is not None else float("nan"))
         line = f"| {label} | {sample} | {model} | {method} | {row['ssim']:.3f} | {row['left']:.3f} | {row['excess']:.3f} | "
         if uncontaminated is not None:
-            plain = reconstruct(args, spec, uncontaminated, shape)[0]
+            plain = reconstruct(config, uncontaminated, shape)[0]
             row["floor"] = metrics.contamination_left(plain, truth, grown)
             row["excess_floor"] = metrics.contamination_excess(plain, truth, grown)
             line += f"{row['floor']:.3f} | {row['left'] - row['floor']:.3f} | {row['excess_floor']:.3f} | "

@@ -23,10 +23,10 @@ dirty, clean = samples(name, model, 32)
 if name == "cnt-contamination": acq = replace(acq, pixel_size=CNT_CUBE / 32)
 sim = simulate(dirty if which == "dirty" else clean, 32, acq, seed=1)
 truth = sim.truth.data
+grown = dirty.voxelize(truth.shape, 1.0) - truth
 for kw in [eval(a) for a in sys.argv[4:]]:
     t = time.perf_counter()
     r = train_inr(torch.from_numpy(sim.series.images), sim.poses, truth.shape, INRConfig(**(dict(rays_per_step=2048, dynamic=sys.argv[3]) | kw)), times=sim.series.times, quiet=True)
     v = sample_grid(r.field.clean if sys.argv[3] else r.field, truth.shape)
-    grown = dirty.voxelize(truth.shape, 1.0) - truth
     d = f" |D| {abs(sample_grid(r.field.at(1.0, 'contamination'), truth.shape)).sum() / truth.sum():.3f}" if sys.argv[3] else ""
     print(case, which, kw, f"ssim {metrics.ssim(v, truth):.3f} nrmse {metrics.nrmse(v, truth):.3f} mass {v.sum()/truth.sum():.2f} left {metrics.contamination_left(v, truth, grown):.3f} excess {metrics.contamination_excess(v, truth, grown):.3f}{d} {time.perf_counter()-t:.0f}s", flush=True)
