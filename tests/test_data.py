@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -38,8 +40,11 @@ def test_validation_errors(kwargs, message):
 def test_warnings_for_duplicates_and_large_angles():
     with pytest.warns(UserWarning, match="duplicate"):
         TiltSeries(_images(), [0, 0, 10])
-    with pytest.warns(UserWarning, match="beyond ±90"):
-        TiltSeries(_images(), [0, 10, 120])
+    with pytest.warns(UserWarning, match="more than half a turn"):
+        TiltSeries(_images(), [-90, 10, 120])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TiltSeries(_images(), [0, 90, 180])  # seed 001's full range
 
 
 def test_subset_keeps_file_order_and_times():

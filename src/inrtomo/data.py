@@ -71,10 +71,11 @@ class TiltSeries:
         self.angles = _vector(self.angles, n, "tilt angles", "--angles FILE")
         if np.unique(self.angles).size < n:
             warnings.warn("duplicate tilt angles in the tilt series", stacklevel=2)
-        if np.any(np.abs(self.angles) > 90):
+        span = np.ptp(self.angles)
+        if span > 180:  # seed 001's 0–180° is the most a single-axis series needs
             warnings.warn(
-                f"tilt angles beyond ±90° (max |θ| = {np.abs(self.angles).max():g}°); "
-                "are they in degrees?",
+                f"tilt angles span {span:g}° ({self.angles.min():g}° to {self.angles.max():g}°), "
+                "more than half a turn; are they in degrees?",
                 stacklevel=2,
             )
         self.times = default_times(n) if self.times is None else _vector(self.times, n, "times", "--times FILE")
