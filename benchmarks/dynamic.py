@@ -2,7 +2,7 @@
 grows during acquisition each method leaves in the clean volume.
 
     .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 300] [--cases 0 1 …]
-        [--models spacetime …] [--weights 0.01 …] [--pulls 1 0.25 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
+        [--models spacetime …] [--fields positional hashgrid] [--resolution 2] [--sparsity 0.15] [--weights 0.01 …] [--pulls 1 0.25 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
         [--threads 2] [--floor]
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
@@ -13,8 +13,9 @@ own sample, the nanotube of :func:`inrtomo.simulate.atoms.cnt_contamination` in 
 cube (carbon seed 1; cases 4 and 5, with the ``atoms`` extra). Methods: SIRT
 (100 iterations), the static INR with the default hash grid and with the positional-
 encoding MLP (the network of the space-time model), seed 001's space-time INR and the
-decomposition (its static part the positional MLP), all with the same steps and rays per
-step. Columns: ``ssim`` of the clean volume against the uncontaminated truth (x–z
+decomposition (its static part the positional MLP; ``--fields hashgrid``: also both models
+with the hash grid for space, ``--resolution`` its finest level for every hash grid), all
+with the same steps and rays per step. Columns: ``ssim`` of the clean volume against the uncontaminated truth (x–z
 slices); ``left`` = contamination mass left in the clean volume
 (:func:`inrtomo.metrics.contamination_left`: the clean volume's excess over the truth,
 summed with its sign over the voxels the contamination covers by the last view and 3
@@ -95,13 +96,16 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
     grown = phantom.voxelize(shape, t=float(sim.series.times.max())) - truth
 
     def inr(field, seed, dynamic="", weight=None, pull=None, begin=None) -> INRConfig:
+        resolution = {"grid_resolution": args.resolution} if args.resolution else {}
+        sparsity = {"sparsity": args.sparsity} if args.sparsity is not None and field == "hashgrid" else {}
         return INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
-                         dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin)
+                         dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin, **resolution, **sparsity)
 
     methods = [("SIRT", None)]
     methods += [(f"static INR ({field})", inr(field, seed))
                 for field in ("hashgrid", "positional") for seed in args.seeds]
-    methods += [(name, inr("positional", seed, name, w, p, b)) for name in args.models for w in args.weights or [None]
+    methods += [(name + (f" ({field})" if field != "positional" else ""), inr(field, seed, name, w, p, b))
+                for name in args.models for field in args.fields for w in args.weights or [None]
                 for p in (args.pulls or [None] if name == "spacetime" else [None])
                 for b in args.starts or [None] for seed in args.seeds]
     rows = []
@@ -143,6 +147,12 @@ def main() -> None:
                         help="Pulls of the penalty on the clean volume to try for the spacetime model (default: its own).")
     parser.add_argument("--starts", type=int, nargs="*", default=None,
                         help="Static warm-up steps to try for the space-time models (default: each model's own).")
+    parser.add_argument("--fields", nargs="*", default=["positional"], choices=["positional", "hashgrid", "fourier"],
+                        help="Fields of space for the space-time models (default: positional, seed 001's network).")
+    parser.add_argument("--resolution", type=float, default=0.0,
+                        help="The hash grids' finest level, cells per voxel (0: the default).")
+    parser.add_argument("--sparsity", type=float, default=None,
+                        help="Sparsity weight of every hash-grid INR, static and space-time (default: each one's own).")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="INR seeds (every method runs with each).")
     parser.add_argument("--rays", type=int, default=RAYS,
                         help="Rays per INR step, the same for every method (0: each method's default).")

@@ -101,6 +101,7 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--at-times", "0,a"], ["comma-separated"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--times", "{tmp}/p.csv"], ["no time column"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--times", "{tmp}/a.tlt"], ["3 times for 5 views"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--field", "siren"], ["hashgrid, fourier or positional"]),
         (["align", "{tmp}/series.mrc", "-o", "{tmp}/nowhere/a"], ["does not exist"]),
         (["align", "{tmp}/series.mrc", "-o", "{tmp}/a", "--refine", "shift,zoom"], ["unknown pose group", "zoom"]),
         (["info", "{tmp}/nan.npy", "--angles", "{tmp}/a.tlt"], ["NaN"]),

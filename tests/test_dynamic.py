@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from inrtomo import InputError, metrics
-from inrtomo.fields import make_spacetime_field
+from inrtomo.fields import HashGrid, make_spacetime_field
 from inrtomo.recon.inr import RAYS, INRConfig, _contamination, sample_grid, scaled_times, train_inr
 from inrtomo.simulate import Acquisition, contaminate, make_phantom, simulate
 
@@ -25,12 +25,39 @@ def test_decomposed_contamination_is_zero_at_t0_and_never_negative(monotone):
         assert torch.any(steps < -1e-4)  # hats rise and fall
 
 
-def test_space_time_model_sees_the_clean_sample_at_t0():
-    model = make_spacetime_field("spacetime", "hashgrid", (16, 16, 16), scale=0.1)
+@pytest.mark.parametrize("field", ["positional", "hashgrid", "fourier"])
+def test_space_time_model_sees_the_clean_sample_at_t0(field):
+    model = make_spacetime_field("spacetime", field, (16, 16, 16), scale=0.1)
     points = torch.randn(50, 3) * 5
     assert torch.all(model.contamination(points, torch.zeros(())) == 0)
     torch.testing.assert_close(model.at(0.0)(points), model.clean(points))
     assert not torch.allclose(model.at(1.0)(points), model.clean(points))
+
+
+def test_the_space_time_model_encodes_space_like_its_field():
+    """positional: seed 001's one encoding of (x, y, z, t); otherwise the field's encoding of
+    space (a hash grid as fine as grid_resolution asks) beside an encoding of t alone."""
+    seed_model = make_spacetime_field("spacetime", "positional", (16, 16, 16))
+    assert seed_model.spatial is None and seed_model.encoding.out_dim == 4 * 13
+    fine = make_spacetime_field("spacetime", "hashgrid", (16, 16, 16), resolution=2.0)
+    assert isinstance(fine.spatial, HashGrid) and fine.spatial.resolutions[-1] == 32
+    assert fine.encoding.out_dim == 13 and fine.mlp[0].in_features == fine.spatial.out_dim + 13
+    decomposed = make_spacetime_field("decomposed", "hashgrid", (16, 16, 16), resolution=2.0)
+    assert decomposed.static.encoding.resolutions[-1] == 32
+    assert INRConfig(dynamic="spacetime", field="hashgrid").sparsity == 0.0  # the sparsity prior stays static
+    with pytest.raises(InputError, match="hashgrid, fourier or positional"):
+        INRConfig(dynamic="spacetime", field="siren").validate()
+
+
+@pytest.mark.parametrize("field", ["hashgrid", "fourier"])  # positional: tests/test_cli.py
+def test_the_space_time_model_trains_a_few_steps_on_each_field(field):
+    sim = simulate(contaminate(make_phantom("nanoparticles", 16, seed=0), 16, "sweep"), 16,
+                   Acquisition(tilt_step=10, supersample=1), seed=0)
+    config = INRConfig(field=field, dynamic="spacetime", steps=5, rays_per_step=256)
+    net = train_inr(torch.from_numpy(sim.series.images), sim.poses, (16, 16, 16), config, times=sim.series.times,
+                    quiet=True).field
+    clean, late = sample_grid(net.clean, (16, 16, 16)), sample_grid(net.at(1.0), (16, 16, 16))
+    assert np.isfinite(clean).all() and clean.min() >= 0 and clean.max() > 0 and not np.array_equal(clean, late)
 
 
 def test_times_are_scaled_from_their_source():

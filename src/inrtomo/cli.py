@@ -154,7 +154,7 @@ def _reconstruction_options(command):
         click.option("--tol", type=click.FloatRange(0), default=1e-4, show_default=True, help="SIRT stops once an iteration lowers the relative residual by less than this fraction of it; 0 runs every iteration."),
         click.option("--no-positivity", is_flag=True, help="Let SIRT keep negative voxels."),
         click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
-        click.option("--field", type=click.Choice(FIELDS), default=None, help="INR network [default: hashgrid; positional with --dynamic]."),
+        click.option("--field", type=click.Choice(FIELDS), default=None, help="INR network; with --dynamic spacetime, the encoding of space (hashgrid: finer, for atomic detail; not siren) [default: hashgrid; positional with --dynamic]."),
         click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help=f"INR loss (auto: poisson for raw counts below {LOW_COUNTS:g} per counted pixel, else smooth-l1)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),

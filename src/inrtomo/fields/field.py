@@ -103,17 +103,28 @@ def make_field(name: str, shape, *, scale: float = 1.0, positive: bool = True, s
         return _build(name, shape, scale, positive, sigma, resolution, torch.Generator().manual_seed(seed))
 
 
-def _build(name: str, shape, scale: float, positive: bool, sigma: float, resolution: float,
-           generator: torch.Generator) -> nn.Module:
+def make_encoding(name: str, shape, *, sigma: float = 1.0, resolution: float = 1.0,
+                  generator: torch.Generator | None = None) -> nn.Module:
+    """The encoding of points ``(..., 3)`` that field ``name`` uses for a ``shape`` volume
+    (``hashgrid``, ``fourier`` or ``positional``; ``sigma`` and ``resolution`` as for
+    :func:`make_field`)."""
     if name == "hashgrid":
         base = max(4, max(shape) // 8)
-        encoding = HashGrid(finest_resolution=max(base, round(max(shape) * resolution)), base_resolution=base,
-                            generator=generator)
-        return Field(encoding, shape, hidden=32, layers=2, positive=positive, scale=scale)
+        return HashGrid(finest_resolution=max(base, round(max(shape) * resolution)), base_resolution=base,
+                        generator=generator)
     if name == "fourier":
-        return Field(FourierFeatures(128, sigma, generator), shape, hidden=128, layers=3, positive=positive, scale=scale)
+        return FourierFeatures(128, sigma, generator)
     if name == "positional":
-        return Field(PositionalEncoding(6), shape, hidden=128, layers=3, positive=positive, scale=scale)
+        return PositionalEncoding(6)
+    raise ValueError(f"field {name!r} has no encoding; choose from hashgrid, fourier, positional")
+
+
+def _build(name: str, shape, scale: float, positive: bool, sigma: float, resolution: float,
+           generator: torch.Generator) -> nn.Module:
     if name == "siren":
         return Siren(shape, positive=positive, scale=scale)
-    raise ValueError(f"unknown field {name!r}; choose from {', '.join(FIELDS)}")
+    if name not in FIELDS:
+        raise ValueError(f"unknown field {name!r}; choose from {', '.join(FIELDS)}")
+    encoding = make_encoding(name, shape, sigma=sigma, resolution=resolution, generator=generator)
+    hidden, layers = (32, 2) if name == "hashgrid" else (128, 3)
+    return Field(encoding, shape, hidden=hidden, layers=layers, positive=positive, scale=scale)

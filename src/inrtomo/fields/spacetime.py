@@ -8,9 +8,11 @@ import torch
 from torch import nn
 
 from .encodings import HashGrid, PositionalEncoding
-from .field import Field, _BoxField, make_field, mlp
+from .field import Field, _BoxField, make_encoding, make_field, mlp
 
 DYNAMIC_MODELS = ("spacetime", "decomposed")
+SPATIAL_MLP = (64, 2)
+"""Width and depth of the spacetime model's MLP on an encoding of space other than the NeRF one."""
 
 
 class _SpaceTimeField(nn.Module):
@@ -29,17 +31,25 @@ class _SpaceTimeField(nn.Module):
 class SpaceTime(_SpaceTimeField, _BoxField):
     """Seed 001's model: one ReLU MLP (``hidden`` wide, ``layers`` deep) on the NeRF
     encoding of all four coordinates ``(x, y, z, t)``, each scaled to [−1, 1]; nothing
-    ties t = 0 to a clean sample but the data."""
+    ties t = 0 to a clean sample but the data. With ``spatial`` (an encoding of points in
+    ``[−1, 1]³`` from :mod:`.encodings`, e.g. a :class:`.HashGrid` fine enough for atoms)
+    the MLP sees that encoding of ``(x, y, z)`` beside the NeRF encoding of t alone."""
 
-    def __init__(self, shape, n_frequencies: int = 6, hidden: int = 128, layers: int = 3, scale: float = 1.0):
+    def __init__(self, shape, n_frequencies: int = 6, hidden: int = 128, layers: int = 3, scale: float = 1.0,
+                 spatial: nn.Module | None = None):
         super().__init__(shape, True, scale)
-        self.encoding = PositionalEncoding(n_frequencies, dims=4)
-        self.mlp = mlp(self.encoding.out_dim, hidden, layers)
+        self.spatial = spatial
+        self.encoding = PositionalEncoding(n_frequencies, dims=4 if spatial is None else 1)
+        self.mlp = mlp(self.encoding.out_dim + (spatial.out_dim if spatial is not None else 0), hidden, layers)
 
     def forward(self, points: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         times = torch.as_tensor(times, dtype=points.dtype, device=points.device).expand(points.shape[:-1])
-        coordinates = torch.cat([self._unit(points), (2 * times - 1)[..., None]], -1)
-        return self._density(self.mlp(self.encoding(coordinates)).squeeze(-1))
+        unit, t = self._unit(points), (2 * times - 1)[..., None]
+        if self.spatial is None:
+            features = self.encoding(torch.cat([unit, t], -1))
+        else:
+            features = torch.cat([self.spatial(unit), self.encoding(t)], -1)
+        return self._density(self.mlp(features).squeeze(-1))
 
 
 class Decomposed(_SpaceTimeField):
@@ -80,18 +90,29 @@ class Decomposed(_SpaceTimeField):
 
 
 def make_spacetime_field(model: str, field: str, shape, *, scale: float = 1.0, seed: int = 0, sigma: float = 1.0,
-                         monotone: bool = True) -> nn.Module:
-    """A space-time model by name (:data:`DYNAMIC_MODELS`); ``decomposed`` uses the static
-    ``field`` (:func:`inrtomo.fields.make_field`) for S."""
+                         resolution: float = 1.0, monotone: bool = True) -> nn.Module:
+    """A space-time model by name (:data:`DYNAMIC_MODELS`) whose space follows the static
+    ``field`` (:func:`inrtomo.fields.make_field`; ``sigma`` and ``resolution`` as there):
+    ``spacetime`` is seed 001's 4-D network with ``positional`` and otherwise that field's
+    encoding of space beside an encoding of time (:class:`SpaceTime`); ``decomposed`` uses
+    the field for S."""
     if model == "spacetime":
+        if field == "positional":
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return SpaceTime(shape, scale=scale)
+        if field == "siren":
+            raise ValueError("the spacetime model takes the encoding of a hashgrid, fourier or positional field, "
+                             "not siren")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return SpaceTime(shape, scale=scale)
+            spatial = make_encoding(field, shape, sigma=sigma, resolution=resolution,
+                                    generator=torch.Generator().manual_seed(seed))
+            return SpaceTime(shape, hidden=SPATIAL_MLP[0], layers=SPATIAL_MLP[1], scale=scale, spatial=spatial)
     if model == "decomposed":
-        static = make_field(field, shape, scale=scale, seed=seed, sigma=sigma)
+        static = make_field(field, shape, scale=scale, seed=seed, sigma=sigma, resolution=resolution)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 1)
             return Decomposed(static, shape, monotone=monotone, scale=scale,
                               generator=torch.Generator().manual_seed(seed + 1))
     raise ValueError(f"unknown dynamic model {model!r}; choose from {', '.join(DYNAMIC_MODELS)}")
-

@@ -230,6 +230,9 @@ class INRConfig:
             raise InputError("align start, warm-up and pose weight must not be negative")
         if self.dynamic and self.dynamic not in DYNAMIC_MODELS:
             raise InputError(f"unknown dynamic model {self.dynamic!r}; choose from {', '.join(DYNAMIC_MODELS)}")
+        if self.dynamic == "spacetime" and self.field == "siren":
+            raise InputError("the spacetime model encodes space like a hashgrid, fourier or positional field; "
+                             "choose one of those with --dynamic spacetime")
         if self.dynamic_weight < 0 or self.dynamic_start < 0:
             raise InputError("the contamination penalty weight and the dynamic start must not be negative")
         if not 0 <= self.dynamic_pull <= 1:
@@ -426,7 +429,8 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
     loss_name = choose_loss(config.loss, measured, warn=ranks.main)  # the same on every rank
     if config.dynamic:
         net = make_spacetime_field(config.dynamic, config.field, shape, scale=density, seed=config.seed,
-                                   sigma=config.fourier_sigma, monotone=config.monotone).to(device)
+                                   sigma=config.fourier_sigma, resolution=config.grid_resolution,
+                                   monotone=config.monotone).to(device)
     else:
         net = make_field(config.field, shape, scale=density, seed=config.seed, sigma=config.fourier_sigma,
                          resolution=config.grid_resolution).to(device)
