@@ -1,5 +1,5 @@
 """Encodings of points ``(..., 3)`` in ``[−1, 1]³`` (``x, y, z``; positional also
-``(..., 4)`` with time) into feature vectors
+``(..., 4)`` with time, or time alone ``(..., 1)``) into feature vectors
 ``(..., out_dim)``, for the coordinate networks of :mod:`.field`."""
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class FourierFeatures(nn.Module):
 
 class PositionalEncoding(nn.Module):
     """NeRF's encoding ``[p, sin(2^k π p), cos(2^k π p)]`` for ``k < n_frequencies`` of
-    points with ``dims`` coordinates (3, or 4 for space-time)."""
+    points with ``dims`` coordinates (3; 4 for space-time; 1 for time alone)."""
 
     def __init__(self, n_frequencies: int = 8, dims: int = 3):
         super().__init__()

@@ -101,9 +101,6 @@ def make_spacetime_field(model: str, field: str, shape, *, scale: float = 1.0, s
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 return SpaceTime(shape, scale=scale)
-        if field == "siren":
-            raise ValueError("the spacetime model takes the encoding of a hashgrid, fourier or positional field, "
-                             "not siren")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             spatial = make_encoding(field, shape, sigma=sigma, resolution=resolution,
