@@ -15,8 +15,8 @@ cube (carbon seed 1; cases 4 and 5, with the ``atoms`` extra). Methods: SIRT
 encoding MLP (the network of the space-time model), seed 001's space-time INR and the
 decomposition (its static part the positional MLP; ``--fields hashgrid``: also both models
 with the hash grid for space, ``--resolution`` its finest level for every hash grid), all
-with the same steps and rays per step. Columns: ``ssim`` of the clean volume against the uncontaminated truth (x–z
-slices); ``left`` = contamination mass left in the clean volume
+with the same steps and rays per step. Columns: ``ssim`` of the clean volume against the
+uncontaminated truth (x–z slices); ``left`` = contamination mass left in the clean volume
 (:func:`inrtomo.metrics.contamination_left`: the clean volume's excess over the truth,
 summed with its sign over the voxels the contamination covers by the last view and 3
 voxels around them, as a fraction of the contamination's mass then); ``excess`` = the

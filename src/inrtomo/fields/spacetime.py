@@ -97,12 +97,10 @@ def make_spacetime_field(model: str, field: str, shape, *, scale: float = 1.0, s
     encoding of space beside an encoding of time (:class:`SpaceTime`); ``decomposed`` uses
     the field for S."""
     if model == "spacetime":
-        if field == "positional":
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                return SpaceTime(shape, scale=scale)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
+            if field == "positional":
+                return SpaceTime(shape, scale=scale)
             spatial = make_encoding(field, shape, sigma=sigma, resolution=resolution,
                                     generator=torch.Generator().manual_seed(seed))
             return SpaceTime(shape, hidden=SPATIAL_MLP[0], layers=SPATIAL_MLP[1], scale=scale, spatial=spatial)
