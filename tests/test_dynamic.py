@@ -100,30 +100,33 @@ def contaminated():
     return sim, phantom.voxelize(SIZE, t=float(sim.series.times.max())) - sim.truth.data
 
 
-def _fit(sim, dynamic: str, seed: int, rays: int = 1024):
-    config = INRConfig(steps=200, rays_per_step=rays, field="positional", dynamic=dynamic, seed=seed)
+def _fit(sim, dynamic: str, seed: int, rays: int = 1024, samples: int = 0):
+    config = INRConfig(steps=200, rays_per_step=rays, samples_per_ray=samples, field="positional", dynamic=dynamic,
+                       seed=seed)
     return train_inr(torch.from_numpy(sim.series.images), sim.poses, SIZE, config, times=sim.series.times,
                      quiet=True).field
 
 
-@pytest.mark.parametrize("dynamic, seed, rays", [("spacetime", 0, RAYS), ("spacetime", 1, RAYS), ("decomposed", 0, 1024)])
-def test_the_clean_volume_keeps_less_contamination_than_a_static_inr(contaminated, dynamic, seed, rays):
+@pytest.mark.parametrize("seed, models", [(0, ("spacetime", "decomposed")), (1, ("spacetime",))],
+                         ids=["seed0", "seed1"])
+def test_the_clean_volume_keeps_less_contamination_than_a_static_inr(contaminated, seed, models):
     """A static INR (the same positional network and settings; neither takes the sparsity
     prior by default) keeps 40–50 % of the contamination's mass in its volume
     (metrics.contamination_left); the space-time models' clean volumes keep less than
-    40 % of that and are no worse (ssim). The 4-D network at its default rays per step
-    (2048; at 1024 its seed 1 fell to ssim 0.908 against the static 0.920), the
-    decomposition at 1024 (at 2048 its seed 0 keeps 0.204 against a static 0.498, just
-    above the bar). Measured: kept 0.498 / 0.480 static, 0.078 / −0.001 spacetime (seeds 0 / 1,
-    2048 rays), 0.527 static and 0.126 decomposed (seed 0, 1024 rays); ssim 0.905 / 0.926
-    static, 0.931 / 0.944 spacetime, 0.923 static and 0.932 decomposed."""
+    40 % of that and are no worse (ssim). At 2048 rays per step and, for test speed, 16
+    samples per ray (half the default's; every volume's ssim is ~0.09 lower than with 32).
+    Measured: kept 0.474 / 0.459 static (seeds 0 / 1), −0.095 / −0.059 spacetime, 0.119 /
+    −0.054 decomposed; ssim 0.818 / 0.810 static, 0.839 / 0.835 spacetime, 0.826 / 0.829
+    decomposed. With 32 samples: kept 0.548 static, 0.021 spacetime (seed 0; ssim 0.910,
+    0.932)."""
     sim, grown = contaminated
-    static = sample_grid(_fit(sim, "", seed, rays), SIZE)
-    clean = sample_grid(_fit(sim, dynamic, seed, rays).clean, SIZE)
+    static = sample_grid(_fit(sim, "", seed, RAYS, samples=16), SIZE)
     kept_static = metrics.contamination_left(static, sim.truth.data, grown)
     assert kept_static > 0.3
-    assert metrics.contamination_left(clean, sim.truth.data, grown) < 0.4 * kept_static
-    assert metrics.ssim(clean, sim.truth.data) > metrics.ssim(static, sim.truth.data) - 0.01
+    for model in models:
+        clean = sample_grid(_fit(sim, model, seed, RAYS, samples=16).clean, SIZE)
+        assert metrics.contamination_left(clean, sim.truth.data, grown) < 0.4 * kept_static, model
+        assert metrics.ssim(clean, sim.truth.data) > metrics.ssim(static, sim.truth.data) - 0.01, model
 
 
 def test_a_static_sample_fitted_with_the_space_time_model_leaves_little_contamination():
