@@ -1,12 +1,15 @@
-"""The documentation's examples run: README's Python example and every TOML config shown in
-README.md and docs/*.md."""
+"""The documentation matches the program: README's Python example runs, every TOML config
+shown in README.md and docs/*.md loads, and README's command-line synopsis names every
+subcommand and option the CLI has, with the same choices."""
 import re
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 
 import inrtomo
+from inrtomo.cli import cli
 from inrtomo.recon.inr import INRConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +51,50 @@ def test_toml_config_in_docs_loads(tmp_path, name, block):
     table = table.get("inr", table)
     config = INRConfig.from_toml(path)
     assert table and {key: getattr(config, key) for key in table} == table
+
+
+def readme_synopsis() -> dict[str, list[str]]:
+    """The README's command-line synopsis: each subcommand's entries, continuation lines joined."""
+    (block,) = re.findall(r"## Command line\n\n```\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    entries: list[str] = []
+    for line in block.splitlines():
+        if line.startswith(" "):
+            entries[-1] += " " + line.strip()
+        else:
+            entries.append(line)
+    commands: dict[str, list[str]] = {}
+    for entry in entries:
+        words = entry.split()
+        if "inrtomo" in words[:-1] and not words[words.index("inrtomo") + 1].startswith("-"):
+            at = words.index("inrtomo")
+            commands.setdefault(words[at + 1], []).append(" ".join(words[at + 2:]))
+    return commands
+
+
+def test_readme_synopsis_matches_the_cli():
+    """Every subcommand and option is in the README's synopsis, and every option named there
+    exists with the choices it lists (``evaluate --holdout`` takes the reconstruction options)."""
+    synopsis = readme_synopsis()
+    assert set(synopsis) == set(cli.commands)
+    option = re.compile(r"(?<![\w-])(--?[a-z][a-z0-9-]*)(?:[ =]([\w|-]+))?")
+
+    def options_in(entries: list[str]) -> dict[str, set[str]]:
+        shown: dict[str, set[str]] = {}
+        for entry in entries:
+            for flag, value in option.findall(entry):
+                shown.setdefault(flag, set()).update(value.split("|") if value else ())
+        return shown
+
+    for name, entries in synopsis.items():
+        params = {opt: p for p in cli.commands[name].params for opt in p.opts if opt.startswith("-")}
+        shown = options_in(entries)
+        for flag, values in shown.items():
+            assert flag in params, f"README shows {name} {flag}, which the CLI lacks"
+            kind = params[flag].type
+            if isinstance(kind, click.Choice) and len(values) > 1:
+                assert values == set(kind.choices), f"README lists {name} {flag} {sorted(values)}"
+        missing = {p.opts[0] for p in cli.commands[name].params
+                   if isinstance(p, click.Option) and not set(p.opts) & set(shown)} - {"--help"}
+        if name == "evaluate":
+            missing -= set(options_in(synopsis["reconstruct"]))
+        assert not missing, f"README's synopsis lacks {name} {sorted(missing)}"
