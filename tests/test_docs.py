@@ -98,3 +98,10 @@ def test_readme_synopsis_matches_the_cli():
         if name == "evaluate":
             missing -= set(options_in(synopsis["reconstruct"]))
         assert not missing, f"README's synopsis lacks {name} {sorted(missing)}"
+
+
+def test_every_inr_setting_is_documented():
+    """README promises every INR setting in docs/inr.md (the dynamic ones in docs/dynamic.md)."""
+    text = (ROOT / "docs" / "inr.md").read_text() + (ROOT / "docs" / "dynamic.md").read_text()
+    missing = [key for key in vars(INRConfig()) if not re.search(rf"`{key}\b", text)]
+    assert not missing, f"undocumented INR settings: {missing}"
