@@ -5,8 +5,9 @@
 CASE indexes benchmarks/dynamic.py's CASES (4: the seed's 0–180° at 1°, 5: ±60° at 3°,
 5000 e/Å²; carbon and noise seed 1); ``clean`` fits the same acquisition of the sample
 without its carbon layer; ``acq=dict(…)`` replaces fields of the case's Acquisition
-(e.g. ``acq=dict(fluence=None)`` for noise-free projections). Each dict holds INRConfig overrides (2048 rays; the spacetime
-model on the hash grid unless given: ``dynamic=''`` for a static fit) and may hold
+(e.g. ``acq=dict(fluence=None)`` for noise-free projections). Each dict holds INRConfig
+overrides (2048 rays; the spacetime model on the hash grid unless given: ``dynamic=''``
+for a static fit) and may hold
 ``mlp=(width, depth)`` for that model's MLP (:data:`inrtomo.fields.spacetime.SPATIAL_MLP`)
 or ``bases=K`` for the decomposition's number of temporal bases (its ``basis``);
 ``sirt`` in place of a dict runs SIRT (100 iterations). Prints the clean volume's ssim,
