@@ -41,14 +41,9 @@ def test_docs_show_toml_configs():
 @pytest.mark.parametrize("name, block", TOML_BLOCKS, ids=[name for name, _ in TOML_BLOCKS])
 def test_toml_config_in_docs_loads(tmp_path, name, block):
     """Every key is an INR setting of the right type and reaches the config unchanged."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     path = tmp_path / "config.toml"
     path.write_text(block)
-    table = tomllib.loads(block)
-    table = table.get("inr", table)
+    table = INRConfig.toml_settings(path)
     config = INRConfig.from_toml(path)
     assert table and {key: getattr(config, key) for key in table} == table
 
@@ -65,8 +60,10 @@ def readme_synopsis() -> dict[str, list[str]]:
     commands: dict[str, list[str]] = {}
     for entry in entries:
         words = entry.split()
-        if "inrtomo" in words[:-1] and not words[words.index("inrtomo") + 1].startswith("-"):
-            at = words.index("inrtomo")
+        if "inrtomo" not in words:
+            continue
+        at = words.index("inrtomo")
+        if at + 1 < len(words) and not words[at + 1].startswith("-"):
             commands.setdefault(words[at + 1], []).append(" ".join(words[at + 2:]))
     return commands
 

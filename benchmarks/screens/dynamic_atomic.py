@@ -7,9 +7,9 @@ CASE indexes benchmarks/dynamic.py's CASES (4: the seed's 0–180° at 1°, 5: �
 without its carbon layer; ``acq=dict(…)`` replaces fields of the case's Acquisition
 (e.g. ``acq=dict(fluence=None)`` for noise-free projections). Each dict holds INRConfig
 overrides (2048 rays; the spacetime model on the hash grid unless given: ``dynamic=''``
-for a static fit) and may hold
-``mlp=(width, depth)`` for that model's MLP (:data:`inrtomo.fields.spacetime.SPATIAL_MLP`)
-or ``bases=K`` for the decomposition's number of temporal bases (its ``basis``);
+for a static fit) and may hold ``mlp=(width, depth)`` for that model's MLP
+(:data:`inrtomo.fields.spacetime.SPATIAL_MLP`) or ``bases=K`` for the decomposition's
+number of temporal bases (its ``basis``);
 ``sirt`` in place of a dict runs SIRT (100 iterations). Prints the clean volume's ssim,
 ``left`` (metrics.contamination_left), the relative error of D(·, 1) and, with ``clean``,
 |D(·, 1)| over the sample's mass."""
@@ -51,7 +51,8 @@ for text in texts:
     else:
         overrides = eval(text)
         spacetime.SPATIAL_MLP = overrides.pop("mlp", spacetime.SPATIAL_MLP)
-        spacetime.Decomposed = functools.partial(DECOMPOSED, basis=overrides.pop("bases", 3))
+        spacetime.Decomposed = (functools.partial(DECOMPOSED, basis=overrides.pop("bases"))
+                                if "bases" in overrides else DECOMPOSED)
         config = INRConfig(**(dict(steps=steps, rays_per_step=2048, dynamic="spacetime", field="hashgrid") | overrides))
     volume, contamination = reconstruct(config, sim, shape)
     line = (f"case {case}{' clean' if clean_run else ''} {text}: ssim {metrics.ssim(volume, truth):.3f} "

@@ -181,10 +181,10 @@ class INRConfig:
             if getattr(self, name) is None:
                 setattr(self, name, value)
 
-    @classmethod
-    def from_toml(cls, path, **overrides) -> INRConfig:
-        """Settings from a TOML file (top-level keys or an ``[inr]`` table, named like the
-        attributes), then ``overrides``; unknown keys and wrong types are one-line errors."""
+    @staticmethod
+    def toml_settings(path) -> dict:
+        """The settings table of a TOML config file: its ``[inr]`` table, else its top-level
+        keys, as written (unchecked); a missing or unreadable file is a one-line error."""
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
@@ -196,7 +196,13 @@ class INRConfig:
             table = tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path} is not valid TOML: {exc}") from None
-        table = table.get("inr", table)
+        return table.get("inr", table)
+
+    @classmethod
+    def from_toml(cls, path, **overrides) -> INRConfig:
+        """Settings from a TOML file (:meth:`toml_settings`, named like the attributes), then
+        ``overrides``; unknown keys and wrong types are one-line errors."""
+        table = cls.toml_settings(path)
         defaults = cls()
         unknown = sorted(set(table) - set(vars(defaults)))
         if unknown:
