@@ -7,10 +7,10 @@ grows during acquisition each method leaves in the clean volume.
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
 ones (±60° at 3°, 5000 e/Å², optionally 1 px shifts given to every method as known
-poses), with the ``sweep`` and ``uniform`` contamination of
+poses, or recorded in golden-ratio order instead of from −60° to +60°), with the ``sweep`` and ``uniform`` contamination of
 :func:`inrtomo.simulate.contaminate` on the nanoparticles phantom (seed 1), and seed 001's
 own sample, the nanotube of :func:`inrtomo.simulate.atoms.cnt_contamination` in a 32 Å
-cube (carbon seed 1; cases 4 and 5, with the ``atoms`` extra). Methods: SIRT
+cube (carbon seed 1; cases 4, 5 and 7, with the ``atoms`` extra). Methods: SIRT
 (100 iterations), the static INR with the default hash grid and with the positional-
 encoding MLP (the network of the space-time model), seed 001's space-time INR and the
 decomposition (its static part the positional MLP; ``--fields hashgrid``: also both models
@@ -51,6 +51,8 @@ from inrtomo.simulate.atoms import cnt_contamination
 
 SEED_CONDITIONS = Acquisition(tilt_range=(0, 180), tilt_step=1)
 REALISTIC = Acquisition(tilt_range=(-60, 60), tilt_step=3, fluence=5000.0)
+GOLDEN = replace(REALISTIC, scheme="golden-ratio")
+"""The realistic tilts recorded in golden-ratio order: every stretch of time sees the whole range."""
 CNT_CUBE = 32.0
 """Side of the atomic phantom's cube, Å (the voxel size follows from --size)."""
 # name, sample, contamination model, acquisition
@@ -61,6 +63,8 @@ CASES = [
     ("±60° at 3°, 5000 e/Å², 1 px shifts", "nanoparticles", "sweep", replace(REALISTIC, shift_std=1.0)),
     ("seed: 0–180° at 1°, clean data", "cnt-contamination", "sweep", SEED_CONDITIONS),
     ("±60° at 3°, 5000 e/Å²", "cnt-contamination", "sweep", REALISTIC),
+    ("±60° at 3°, 5000 e/Å², golden-ratio order", "nanoparticles", "sweep", GOLDEN),
+    ("±60° at 3°, 5000 e/Å², golden-ratio order", "cnt-contamination", "sweep", GOLDEN),
 ]
 
 

@@ -101,6 +101,7 @@ def test_evaluate_table_and_json(simdir, capsys):
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--at-times", "0,a"], ["comma-separated"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--times", "{tmp}/p.csv"], ["no time column"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--times", "{tmp}/a.tlt"], ["3 times for 5 views"]),
+        (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--times", "zigzag"], ["--times zigzag", "golden-ratio"]),
         (["reconstruct", "{tmp}/series.mrc", "-o", "{tmp}/rec.mrc", "--method", "inr", "--dynamic", "--field", "siren"], ["hashgrid, fourier or positional"]),
         (["align", "{tmp}/series.mrc", "-o", "{tmp}/nowhere/a"], ["does not exist"]),
         (["align", "{tmp}/series.mrc", "-o", "{tmp}/a", "--refine", "shift,zoom"], ["unknown pose group", "zoom"]),
@@ -170,6 +171,19 @@ def test_reconstruct_inr_writes_losses(simdir, tmp_path, capsys):
     args[3] = tmp_path / "b.mrc"
     assert run(capsys, *args, "--resume")[0] == 0
     np.testing.assert_array_equal(io.read_volume(tmp_path / "a.mrc").data, io.read_volume(tmp_path / "b.mrc").data)
+
+
+def test_dynamic_times_from_the_acquisition_scheme(tmp_path, capsys):
+    """--times SCHEME orders the series' tilt angles as that scheme records them."""
+    sim = tmp_path / "sim"
+    assert run(capsys, "simulate", sim, "--size", "16", "--tilt-step", "20")[0] == 0  # sequential
+    code, stdout, _ = run(capsys, "reconstruct", sim / "tilts.mrc", "-o", tmp_path / "clean.mrc", "--method", "inr",
+                          "--dynamic", "--steps", "2", "--times", "dose-symmetric", "--quiet")
+    assert code == 0, stdout
+    record = json.loads((tmp_path / "clean.json").read_text())["parameters"]
+    # −60 … 60 in file order; recorded 0, +20, −20, +40, −40, +60, −60
+    np.testing.assert_allclose(record["times"], np.array([6, 4, 2, 0, 1, 3, 5]) / 6)
+    assert record["times_from"] == "dose-symmetric"
 
 
 def test_dynamic_reconstruction_writes_the_clean_volume_and_a_time_stack(tmp_path, capsys):

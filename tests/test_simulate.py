@@ -140,12 +140,27 @@ def test_acquisition_schemes_set_times_not_order():
     np.testing.assert_array_equal(angles[acquisition_order(angles, "sequential")], angles)
     np.testing.assert_array_equal(angles[acquisition_order(angles, "bidirectional")], [0, 2, 4, 6, -2, -4, -6])
     np.testing.assert_array_equal(angles[acquisition_order(angles, "dose-symmetric")], [0, 2, -2, 4, -4, 6, -6])
-    for scheme in ("sequential", "bidirectional", "dose-symmetric"):
+    # fractional parts of i/φ for i = 0 … 6: 0, .618, .236, .854, .472, .090, .708
+    np.testing.assert_array_equal(angles[acquisition_order(angles, "golden-ratio")], [-6, 4, -2, 2, -4, 6, 0])
+    for scheme in ("sequential", "bidirectional", "dose-symmetric", "golden-ratio"):
         t = scheme_times(angles, scheme)
         assert t.min() == 0 and t.max() == 1
         assert describe_scheme(angles, t) == scheme
     with pytest.raises(InputError, match="unknown acquisition scheme"):
         scheme_times(angles, "zigzag")
+
+
+@pytest.mark.parametrize("n", [20, 41, 121])
+def test_golden_ratio_order_samples_the_whole_range_in_every_stretch_of_time(n):
+    angles = np.linspace(-60, 60, n)
+    window = n // 4  # a quarter of the acquisition
+
+    def widest_gap(scheme):  # over every window of consecutive views, in tilt steps
+        order = acquisition_order(angles, scheme)
+        return max(np.diff(np.r_[0, np.sort(order[s:s + window]), n - 1]).max() for s in range(n - window + 1))
+
+    assert widest_gap("golden-ratio") <= 5  # 4 if perfectly even
+    assert widest_gap("sequential") >= n - window
 
 
 def test_simulation_is_reproducible_and_seed_dependent():

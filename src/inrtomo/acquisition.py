@@ -9,7 +9,9 @@ import numpy as np
 
 from .errors import InputError
 
-SCHEMES = ("sequential", "bidirectional", "dose-symmetric")
+SCHEMES = ("sequential", "bidirectional", "dose-symmetric", "golden-ratio")
+GOLDEN = (np.sqrt(5) - 1) / 2
+"""1/φ, the golden-ratio step of the ``golden-ratio`` scheme."""
 
 
 def acquisition_order(angles: np.ndarray, scheme: str) -> np.ndarray:
@@ -20,11 +22,17 @@ def acquisition_order(angles: np.ndarray, scheme: str) -> np.ndarray:
       next tilt below the start down to the minimum.
     * ``dose-symmetric`` (Hagen): from the tilt nearest 0°, alternating sides, moving
       outwards, so that high tilts come last.
+    * ``golden-ratio``: the i-th tilt from the most negative (i = 0, 1, …) is recorded
+      in ascending order of the fractional part of i/φ, so that every stretch of the
+      acquisition samples the whole tilt range (as in dynamic tomography): a sample that
+      changes is seen changing from every direction.
     """
     angles = np.asarray(angles, dtype=np.float64)
     by_angle = np.argsort(angles, kind="stable")
     if scheme == "sequential":
         return by_angle
+    if scheme == "golden-ratio":
+        return by_angle[np.argsort((np.arange(angles.size) * GOLDEN) % 1.0, kind="stable")]
     start = int(np.argmin(np.abs(angles[by_angle])))
     if scheme == "bidirectional":
         return np.concatenate([by_angle[start:], by_angle[:start][::-1]])

@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from . import distributed, figures, io, metrics
-from .acquisition import SCHEMES, describe_scheme
+from .acquisition import SCHEMES, describe_scheme, scheme_times
 from .align import align_series, aligned_stack
 from .device import select_device
 from .data import Volume
@@ -186,13 +186,13 @@ def _reconstruction_options(command):
               help="INR settings from a TOML file (keys as in inrtomo.recon.inr.INRConfig); flags given override it.")
 @click.option("--dynamic", type=click.Choice(DYNAMIC_MODELS), default=None, is_flag=False, flag_value="spacetime",
               help="INR for a sample that changes during acquisition (e.g. growing contamination): spacetime (one network over x, y, z, t, as in seed 001; the default when given alone) or decomposed (static field + growing contamination). OUTPUT is the clean sample at the earliest view's time.")
-@click.option("--times", "times_file", type=file_arg, default=None,
-              help="--dynamic: acquisition time of each view in file order (CSV with a time column, or one number per line) [default: the angle file's time column, else file order].")
+@click.option("--times", "times_source", default=None, metavar="FILE|SCHEME",
+              help=f"--dynamic: acquisition time of each view in file order: a CSV with a time column or one number per line, or the scheme the series was recorded in ({', '.join(SCHEMES)}), which orders the tilt angles [default: the angle file's time column, else file order].")
 @click.option("--at-times", default=None, metavar="T1,T2,…",
               help="--dynamic: also write the volume and the contamination at these times (the series' time unit) to OUTPUT_times.h5, OUTPUT_tK.mrc and OUTPUT_times.png.")
 @_reconstruction_options
 def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, tilt_axis_angle, quiet, checkpoint,
-                    checkpoint_every, resume, config_file, dynamic, times_file, at_times, **options) -> None:
+                    checkpoint_every, resume, config_file, dynamic, times_source, at_times, **options) -> None:
     """Reconstruct a tilt series with SIRT, WBP or an INR; writes OUTPUT and OUTPUT.json
     (run record). The INR runs on several processes or GPUs when launched with torchrun
     (docs/distributed.md)."""
@@ -204,7 +204,7 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
         raise InputError("--checkpoint, --resume, --config, --align and --dynamic apply to --method inr only")
     if distributed.launched() and options["method"] != "inr":
         raise InputError(f"torchrun with several processes runs --method inr only; run {options['method']} as one process")
-    if (times_file or at_times) and not dynamic:
+    if (times_source or at_times) and not dynamic:
         raise InputError("--times and --at-times apply to --dynamic only")
     chosen_times = _time_list(at_times)
     if config_file is not None:
@@ -214,9 +214,9 @@ def reconstruct_cmd(tilts: Path, output: Path, pixel_size, angles, poses_file, t
     elif dynamic:
         options["config"] = _inr_config(**options, dynamic=dynamic)
     series, poses = _read_series_and_poses(tilts, angles, poses_file, tilt_axis_angle, pixel_size)
-    if times_file is not None:
-        series = replace(series, times=io.angles.read_times(times_file, series.n_views),
-                         metadata={**series.metadata, "times_from": str(times_file)})
+    if times_source is not None:
+        series = replace(series, times=_times(times_source, series),
+                         metadata={**series.metadata, "times_from": times_source})
     start = time.perf_counter()
     with distributed.process_group(select_device(options.pop("device"))) as (ranks, device):
         volume, summary = _reconstruct(series, poses, quiet=quiet, checkpoint=checkpoint,
@@ -262,6 +262,15 @@ def _reconstruct(series, poses, *, method, iterations, tol, no_positivity, windo
                                checkpoint_every=checkpoint_every, resume=resume, at_times=at_times, output=output)
     return reconstruct(series, poses, method=method, shape=shape or None, device=device, iterations=iterations,
                        tol=tol, positivity=not no_positivity, window=window, quiet=quiet)
+
+
+def _times(source: str, series) -> np.ndarray:
+    """``--times``: the acquisition scheme's times for the series' angles, or a file's."""
+    if source in SCHEMES:
+        return scheme_times(series.angles, source)
+    if not Path(source).is_file():
+        raise InputError(f"--times {source}: no such file, nor an acquisition scheme ({', '.join(SCHEMES)})")
+    return io.angles.read_times(source, series.n_views)
 
 
 def _time_list(text: str | None) -> list[float]:
