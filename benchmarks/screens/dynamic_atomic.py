@@ -3,9 +3,10 @@
     [THREADS=2] .venv/bin/python benchmarks/screens/dynamic_atomic.py CASE SIZE STEPS [clean] ["acq=dict(…)"] "dict(seed=0)" …
 
 CASE indexes benchmarks/dynamic.py's CASES (4: the seed's 0–180° at 1°, 5: ±60° at 3°,
-5000 e/Å², 7: case 5 in golden-ratio order; carbon and noise seed 1); ``clean`` fits the same acquisition of the sample
-without its carbon layer; ``acq=dict(…)`` replaces fields of the case's Acquisition
-(e.g. ``acq=dict(fluence=None)`` for noise-free projections). Each dict holds INRConfig
+5000 e/Å², 7: case 5 in golden-ratio order; carbon and noise seed 1); ``clean`` fits the
+same acquisition of the sample without its carbon layer; ``acq=dict(…)`` replaces fields
+of the case's Acquisition (e.g. ``acq=dict(fluence=None)`` for noise-free projections).
+Each dict holds INRConfig
 overrides (2048 rays; the spacetime model on the hash grid unless given: ``dynamic=''``
 for a static fit) and may hold ``mlp=(width, depth)`` for that model's MLP
 (:data:`inrtomo.fields.spacetime.SPATIAL_MLP`) or ``bases=K`` for the decomposition's
