@@ -5,7 +5,7 @@ from scipy.ndimage import map_coordinates
 from scipy.spatial.transform import Rotation
 
 from inrtomo import InputError
-from inrtomo.acquisition import acquisition_order, describe_scheme, scheme_times
+from inrtomo.acquisition import SCHEMES, acquisition_order, describe_scheme, scheme_times
 from inrtomo.geometry import Poses, detector_coordinates, view_rays
 from inrtomo.simulate import Acquisition, Phantom, box, cylinder, ellipsoid, faceted, make_phantom, simulate
 
@@ -142,7 +142,9 @@ def test_acquisition_schemes_set_times_not_order():
     np.testing.assert_array_equal(angles[acquisition_order(angles, "dose-symmetric")], [0, 2, -2, 4, -4, 6, -6])
     # fractional parts of i/φ for i = 0 … 6: 0, .618, .236, .854, .472, .090, .708
     np.testing.assert_array_equal(angles[acquisition_order(angles, "golden-ratio")], [-6, 4, -2, 2, -4, 6, 0])
-    for scheme in ("sequential", "bidirectional", "dose-symmetric", "golden-ratio"):
+    # sweeps: up through i = 0, 4; down through 5, 1; up through 2, 6; down through 3
+    np.testing.assert_array_equal(angles[acquisition_order(angles, "four-pass")], [-6, 2, 4, -4, -2, 6, 0])
+    for scheme in SCHEMES:
         t = scheme_times(angles, scheme)
         assert t.min() == 0 and t.max() == 1
         assert describe_scheme(angles, t) == scheme
@@ -151,16 +153,16 @@ def test_acquisition_schemes_set_times_not_order():
 
 
 @pytest.mark.parametrize("n", [20, 41, 121])
-def test_golden_ratio_order_samples_the_whole_range_in_every_stretch_of_time(n):
+def test_golden_ratio_and_four_pass_orders_sample_the_whole_range_throughout(n):
     angles = np.linspace(-60, 60, n)
-    window = n // 4  # a quarter of the acquisition
 
-    def widest_gap(scheme):  # over every window of consecutive views, in tilt steps
+    def widest_gap(scheme, window):  # over every run of `window` consecutive views, in tilt steps
         order = acquisition_order(angles, scheme)
         return max(np.diff(np.r_[0, np.sort(order[s:s + window]), n - 1]).max() for s in range(n - window + 1))
 
-    assert widest_gap("golden-ratio") <= 5  # 4 if perfectly even
-    assert widest_gap("sequential") >= n - window
+    assert widest_gap("golden-ratio", n // 4) <= 5  # any quarter of the acquisition; 4 if perfectly even
+    assert widest_gap("four-pass", n // 2) <= 4  # any half holds a whole sweep
+    assert widest_gap("sequential", n // 2) >= n - n // 2
 
 
 def test_simulation_is_reproducible_and_seed_dependent():

@@ -3,17 +3,16 @@
     [THREADS=2] .venv/bin/python benchmarks/screens/dynamic_atomic.py CASE SIZE STEPS [clean] ["acq=dict(…)"] "dict(seed=0)" …
 
 CASE indexes benchmarks/dynamic.py's CASES (4: the seed's 0–180° at 1°, 5: ±60° at 3°,
-5000 e/Å², 7: case 5 in golden-ratio order; carbon and noise seed 1); ``clean`` fits the
-same acquisition of the sample without its carbon layer; ``acq=dict(…)`` replaces fields
-of the case's Acquisition (e.g. ``acq=dict(fluence=None)`` for noise-free projections).
-Each dict holds INRConfig
-overrides (2048 rays; the spacetime model on the hash grid unless given: ``dynamic=''``
-for a static fit) and may hold ``mlp=(width, depth)`` for that model's MLP
-(:data:`inrtomo.fields.spacetime.SPATIAL_MLP`) or ``bases=K`` for the decomposition's
-number of temporal bases (its ``basis``);
-``sirt`` in place of a dict runs SIRT (100 iterations). Prints the clean volume's ssim,
-``left`` (metrics.contamination_left), the relative error of D(·, 1) and, with ``clean``,
-|D(·, 1)| over the sample's mass."""
+5000 e/Å², 7 and 8: case 5 in golden-ratio and four-pass order; carbon and noise seed 1);
+``clean`` fits the same acquisition of the sample without its carbon layer;
+``acq=dict(…)`` replaces fields of the case's Acquisition (e.g. ``acq=dict(fluence=None)``
+for noise-free projections). Each dict holds INRConfig overrides (2048 rays; the spacetime
+model on the hash grid unless given: ``dynamic=''`` for a static fit) and may hold
+``mlp=(width, depth)`` for that model's MLP (:data:`inrtomo.fields.spacetime.SPATIAL_MLP`)
+or ``bases=K`` for the decomposition's number of temporal bases (its ``basis``); ``sirt``
+in place of a dict runs SIRT (100 iterations). Prints the clean volume's ssim, ``left``
+(metrics.contamination_left), the relative error of D(·, 1) and, with ``clean``, |D(·, 1)|
+over the sample's mass."""
 import functools
 import os
 import sys
@@ -39,7 +38,7 @@ label, name, model, acq = CASES[case]
 if texts and texts[0].startswith("acq="):
     acq = replace(acq, **eval(texts.pop(0)[4:]))
 if name != "cnt-contamination":
-    sys.exit(f"case {case} is not an atomic-level case; choose 4, 5 or 7")
+    sys.exit(f"case {case} is not an atomic-level case; choose 4, 5, 7 or 8")
 phantom, base = samples(name, model, size)
 sim = simulate(base if clean_run else phantom, size, replace(acq, pixel_size=CNT_CUBE / size), seed=1)
 shape = (size,) * 3

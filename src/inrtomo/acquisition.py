@@ -9,9 +9,11 @@ import numpy as np
 
 from .errors import InputError
 
-SCHEMES = ("sequential", "bidirectional", "dose-symmetric", "golden-ratio")
+SCHEMES = ("sequential", "bidirectional", "dose-symmetric", "golden-ratio", "four-pass")
 GOLDEN = (np.sqrt(5) - 1) / 2
 """1/φ, the golden-ratio step of the ``golden-ratio`` scheme."""
+PASSES = 4
+"""Sweeps across the range of the ``four-pass`` scheme."""
 
 
 def acquisition_order(angles: np.ndarray, scheme: str) -> np.ndarray:
@@ -26,6 +28,10 @@ def acquisition_order(angles: np.ndarray, scheme: str) -> np.ndarray:
       in ascending order of the fractional part of i/φ, so that every stretch of the
       acquisition samples the whole tilt range (as in dynamic tomography): a sample that
       changes is seen changing from every direction.
+    * ``four-pass``: four sweeps across the range in alternating directions, each taking
+      every fourth tilt (the i-th from the most negative in sweep i mod 4), so that every
+      half of the acquisition samples the whole range while the stage moves four tilt
+      steps per view (golden-ratio order jumps by up to the whole range).
     """
     angles = np.asarray(angles, dtype=np.float64)
     by_angle = np.argsort(angles, kind="stable")
@@ -33,6 +39,10 @@ def acquisition_order(angles: np.ndarray, scheme: str) -> np.ndarray:
         return by_angle
     if scheme == "golden-ratio":
         return by_angle[np.argsort((np.arange(angles.size) * GOLDEN) % 1.0, kind="stable")]
+    if scheme == "four-pass":
+        i = np.arange(angles.size)
+        sweep = i % PASSES
+        return by_angle[np.lexsort((np.where(sweep % 2, -i, i), sweep))]
     start = int(np.argmin(np.abs(angles[by_angle])))
     if scheme == "bidirectional":
         return np.concatenate([by_angle[start:], by_angle[:start][::-1]])
