@@ -52,8 +52,6 @@ from inrtomo.simulate.atoms import cnt_contamination
 
 SEED_CONDITIONS = Acquisition(tilt_range=(0, 180), tilt_step=1)
 REALISTIC = Acquisition(tilt_range=(-60, 60), tilt_step=3, fluence=5000.0)
-GOLDEN = replace(REALISTIC, scheme="golden-ratio")
-"""The realistic tilts recorded in golden-ratio order: every stretch of time sees the whole range."""
 CNT_CUBE = 32.0
 """Side of the atomic phantom's cube, Å (the voxel size follows from --size)."""
 # name, sample, contamination model, acquisition
@@ -64,8 +62,8 @@ CASES = [
     ("±60° at 3°, 5000 e/Å², 1 px shifts", "nanoparticles", "sweep", replace(REALISTIC, shift_std=1.0)),
     ("seed: 0–180° at 1°, clean data", "cnt-contamination", "sweep", SEED_CONDITIONS),
     ("±60° at 3°, 5000 e/Å²", "cnt-contamination", "sweep", REALISTIC),
-    ("±60° at 3°, 5000 e/Å², golden-ratio order", "nanoparticles", "sweep", GOLDEN),
-    ("±60° at 3°, 5000 e/Å², golden-ratio order", "cnt-contamination", "sweep", GOLDEN),
+    ("±60° at 3°, 5000 e/Å², golden-ratio order", "nanoparticles", "sweep", replace(REALISTIC, scheme="golden-ratio")),
+    ("±60° at 3°, 5000 e/Å², golden-ratio order", "cnt-contamination", "sweep", replace(REALISTIC, scheme="golden-ratio")),
     ("±60° at 3°, 5000 e/Å², four-pass order", "cnt-contamination", "sweep", replace(REALISTIC, scheme="four-pass")),
 ]
 

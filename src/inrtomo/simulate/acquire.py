@@ -22,8 +22,8 @@ class Acquisition:
         tilt_range: ``(min, max)`` tilt in degrees (both included when on the step grid).
         tilt_step: tilt increment in degrees.
         angles: explicit tilt list in degrees; overrides range and step when given.
-        scheme: ``sequential``, ``bidirectional``, ``dose-symmetric`` or ``golden-ratio``
-            (:func:`inrtomo.acquisition.acquisition_order`); sets each view's time.
+        scheme: one of :data:`inrtomo.acquisition.SCHEMES` (``sequential``, ``dose-symmetric``,
+            ``golden-ratio`` …; :func:`inrtomo.acquisition.acquisition_order`); sets each view's time.
         fluence: total electron fluence over the series in e/Å², split evenly over the
             views; ``None`` for noise-free data.
         pixel_size: detector pixel (= voxel) size in Å.
