@@ -7,9 +7,9 @@ grows during acquisition each method leaves in the clean volume.
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
 ones (±60° at 3°, 5000 e/Å², optionally 1 px shifts given to every method as known poses,
-or recorded in golden-ratio or four-pass order instead of from −60° to +60°), with the
-``sweep`` and ``uniform`` contamination of :func:`inrtomo.simulate.contaminate` on the
-nanoparticles phantom (seed 1), and seed 001's own sample, the nanotube of
+or recorded in golden-ratio or four-pass order instead of from −60° to +60°: cases 6–10),
+with the ``sweep`` and ``uniform`` contamination of :func:`inrtomo.simulate.contaminate`
+on the nanoparticles phantom (seed 1), and seed 001's own sample, the nanotube of
 :func:`inrtomo.simulate.atoms.cnt_contamination` in a 32 Å cube (carbon seed 1; cases 4,
 5, 7 and 8, with the ``atoms`` extra). Methods: SIRT (100 iterations), the static INR with
 the default hash grid and with the positional-encoding MLP (the network of the space-time
@@ -65,6 +65,9 @@ CASES = [
     ("±60° at 3°, 5000 e/Å², golden-ratio order", "nanoparticles", "sweep", replace(REALISTIC, scheme="golden-ratio")),
     ("±60° at 3°, 5000 e/Å², golden-ratio order", "cnt-contamination", "sweep", replace(REALISTIC, scheme="golden-ratio")),
     ("±60° at 3°, 5000 e/Å², four-pass order", "cnt-contamination", "sweep", replace(REALISTIC, scheme="four-pass")),
+    ("±60° at 3°, 5000 e/Å², four-pass order", "nanoparticles", "sweep", replace(REALISTIC, scheme="four-pass")),
+    ("±60° at 3°, 5000 e/Å², 1 px shifts, four-pass order", "nanoparticles", "sweep",
+     replace(REALISTIC, shift_std=1.0, scheme="four-pass")),
 ]
 
 

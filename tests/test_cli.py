@@ -174,16 +174,24 @@ def test_reconstruct_inr_writes_losses(simdir, tmp_path, capsys):
 
 
 def test_dynamic_times_from_the_acquisition_scheme(tmp_path, capsys):
-    """--times SCHEME orders the series' tilt angles as that scheme records them."""
+    """--times SCHEME orders the series' tilt angles as that scheme records them; a single
+    sweep over ±60° is warned about (one line: its last half leaves −30° … +40° unseen), four
+    passes are not."""
     sim = tmp_path / "sim"
-    assert run(capsys, "simulate", sim, "--size", "16", "--tilt-step", "20")[0] == 0  # sequential
-    code, stdout, _ = run(capsys, "reconstruct", sim / "tilts.mrc", "-o", tmp_path / "clean.mrc", "--method", "inr",
-                          "--dynamic", "--steps", "2", "--times", "dose-symmetric", "--quiet")
+    assert run(capsys, "simulate", sim, "--size", "16", "--tilt-step", "10")[0] == 0  # sequential
+    reconstruct = ["reconstruct", sim / "tilts.mrc", "-o", tmp_path / "clean.mrc", "--method", "inr",
+                   "--dynamic", "--steps", "2", "--quiet", "--times"]
+    code, stdout, stderr = run(capsys, *reconstruct, "dose-symmetric")
     assert code == 0, stdout
     record = json.loads((tmp_path / "clean.json").read_text())["parameters"]
-    # −60 … 60 in file order; recorded 0, +20, −20, +40, −40, +60, −60
-    np.testing.assert_allclose(record["times"], np.array([6, 4, 2, 0, 1, 3, 5]) / 6)
+    # −60 … 60 in file order; recorded 0, +10, −10, +20, −20, …, +60, −60
+    np.testing.assert_allclose(record["times"], np.array([12, 10, 8, 6, 4, 2, 0, 1, 3, 5, 7, 9, 11]) / 12)
     assert record["times_from"] == "dose-symmetric"
+    warned = [line for line in stderr.splitlines() if "four-pass or golden-ratio" in line]
+    assert len(warned) == 1 and warned[0].startswith("inrtomo: warning: half of this acquisition leaves 70° of the 120°")
+    code, stdout, stderr = run(capsys, *reconstruct, "four-pass")
+    assert code == 0, stdout
+    assert "four-pass or golden-ratio" not in stderr
 
 
 def test_dynamic_reconstruction_writes_the_clean_volume_and_a_time_stack(tmp_path, capsys):

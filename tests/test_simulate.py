@@ -5,7 +5,7 @@ from scipy.ndimage import map_coordinates
 from scipy.spatial.transform import Rotation
 
 from inrtomo import InputError
-from inrtomo.acquisition import SCHEMES, acquisition_order, describe_scheme, scheme_times
+from inrtomo.acquisition import SCHEMES, acquisition_order, describe_scheme, scheme_times, unseen_range
 from inrtomo.geometry import Poses, detector_coordinates, view_rays
 from inrtomo.simulate import Acquisition, Phantom, box, cylinder, ellipsoid, faceted, make_phantom, simulate
 
@@ -163,6 +163,17 @@ def test_golden_ratio_and_four_pass_orders_sample_the_whole_range_throughout(n):
     assert widest_gap("golden-ratio", n // 4) <= 5  # any quarter of the acquisition; 4 if perfectly even
     assert widest_gap("four-pass", n // 2) <= 4  # any half holds a whole sweep
     assert widest_gap("sequential", n // 2) >= n - n // 2
+
+
+def test_unseen_range_of_each_half_of_the_acquisition():
+    angles = np.arange(-60, 61, 3.0)  # 41 tilts
+    unseen = {scheme: unseen_range(angles, scheme_times(angles, scheme)) for scheme in SCHEMES}
+    assert unseen["sequential"] == 60  # the first half sees −60° … 0°
+    assert unseen["dose-symmetric"] == 63  # the last half sees neither −30° … +30° nor +33°
+    assert unseen["bidirectional"] == 63
+    assert unseen["four-pass"] == 9 and unseen["golden-ratio"] <= 12  # a few tilt steps
+    assert unseen_range(angles[::-1], scheme_times(angles, "sequential")) == 60  # file order does not matter
+    assert unseen_range([10.0], [0.0]) == 0
 
 
 def test_simulation_is_reproducible_and_seed_dependent():

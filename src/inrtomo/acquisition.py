@@ -65,6 +65,20 @@ def scheme_times(angles: np.ndarray, scheme: str) -> np.ndarray:
     return times
 
 
+def unseen_range(angles: np.ndarray, times: np.ndarray) -> float:
+    """The widest stretch of the tilt range, in degrees, that the first or the last half of
+    the acquisition (by ``times``) leaves unseen: about half the range for a single sweep
+    (sequential, bidirectional, dose-symmetric), a few tilt steps for ``four-pass`` and
+    ``golden-ratio``. A space-time model separates growth from structure best where every
+    stretch of time sees the whole range (docs/dynamic.md)."""
+    angles = np.asarray(angles, dtype=np.float64)
+    order = np.argsort(np.asarray(times), kind="stable")
+    n = angles.size
+    ends = [angles.min(), angles.max()]
+    return max(float(np.diff(np.sort(np.r_[ends, angles[half]])).max())
+               for half in (order[: (n + 1) // 2], order[n // 2 :])) if n > 1 else 0.0
+
+
 def describe_scheme(angles: np.ndarray, times: np.ndarray) -> str:
     """Name the scheme that ``times`` follow, or describe the order when none matches."""
     angles, times = np.asarray(angles), np.asarray(times)

@@ -24,6 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from .. import distributed
+from ..acquisition import unseen_range
 from ..errors import InputError
 from ..fields import DYNAMIC_MODELS, FIELDS, LEARNING_RATES, HashGrid, make_field, make_spacetime_field
 from ..geometry import POSE_GROUPS, PoseParameters, Poses, detector_coordinates, voxel_centres
@@ -626,6 +627,21 @@ def sample_grid(net: torch.nn.Module, shape, *, upsample: int = 1, device="cpu",
     return out
 
 
+def _warn_single_sweep(angles: np.ndarray, times: np.ndarray) -> None:
+    """Warn when a space-time fit meets a series over less than 180° whose first or last
+    half leaves more than a third of the tilt range unseen (docs/dynamic.md, "Recording a
+    series that will change")."""
+    if len(angles) < 2:
+        return
+    tilt_range = float(np.ptp(angles))
+    unseen = unseen_range(angles, times)
+    if tilt_range + float(np.median(np.diff(np.sort(angles)))) < 180 and unseen > tilt_range / 3:
+        warnings.warn(f"half of this acquisition leaves {unseen:g}° of the {tilt_range:g}° tilt range unseen, "
+                      "so contamination that grows during it can pass for structure and partly stay in the "
+                      "clean volume; a series recorded in four-pass or golden-ratio order separates them better "
+                      "(docs/dynamic.md; if the views were not recorded in file order, give --times)", stacklevel=3)
+
+
 def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: INRConfig = INRConfig(),
                     upsample: int = 1, device="cpu", quiet: bool = False, checkpoint_dir: Path | None = None,
                     checkpoint_every: float = 120.0, resume: bool = False, at_times=(), output=None):
@@ -651,6 +667,8 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     if len(at_times) and output is None:
         raise InputError("volumes at chosen times are written beside an output file; give one")
     shape = volume_shape(series, shape)
+    if config.dynamic:
+        _warn_single_sweep(series.angles, series.times)
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "inr-checkpoint.pt"
     if checkpoint is not None:
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
