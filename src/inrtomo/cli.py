@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from . import distributed, figures, io, metrics
-from .acquisition import SCHEMES, describe_scheme, scheme_times
+from .acquisition import SCHEMES, describe_scheme, scheme_times, unseen_range
 from .align import align_series, aligned_stack
 from .device import select_device
 from .data import Volume
@@ -66,7 +66,7 @@ def info(path: Path, angles: Path | None) -> None:
         steps = np.diff(np.sort(a))
         click.echo(f"tilt angles:     {a.size} from {a.min():g}° to {a.max():g}° (from {series.metadata['angles_from']})")
         click.echo(f"tilt step:       {np.median(steps):g}° median, {steps.min():g}–{steps.max():g}°" if steps.size else "")
-        order = describe_scheme(a, series.times)
+        order = f"{describe_scheme(a, series.times)} (half of it leaves {unseen_range(a, series.times):g}° of the range unseen)"
         if series.metadata.get("times_from") == "file order":
             order = "file order (no acquisition times recorded; pass --angles with a time column)"
         click.echo(f"acquisition:     {order}")

@@ -667,7 +667,8 @@ def reconstruct_inr(series, poses: Poses | None = None, *, shape=None, config: I
     if len(at_times) and output is None:
         raise InputError("volumes at chosen times are written beside an output file; give one")
     shape = volume_shape(series, shape)
-    if config.dynamic:
+    config.validate()  # a mistake in the settings is reported before any warning
+    if config.dynamic and distributed.current().main:
         _warn_single_sweep(series.angles, series.times)
     checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / "inr-checkpoint.pt"
     if checkpoint is not None:
