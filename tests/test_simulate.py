@@ -169,7 +169,7 @@ def test_unseen_range_of_each_half_of_the_acquisition():
     angles = np.arange(-60, 61, 3.0)  # 41 tilts
     unseen = {scheme: unseen_range(angles, scheme_times(angles, scheme)) for scheme in SCHEMES}
     assert unseen["sequential"] == 60  # the first half sees −60° … 0°
-    assert unseen["dose-symmetric"] == 63  # the last half sees neither −30° … +30° nor +33°
+    assert unseen["dose-symmetric"] == 63  # the last half: −30° and below, +33° and above
     assert unseen["bidirectional"] == 63
     assert unseen["four-pass"] == 9 and unseen["golden-ratio"] <= 12  # a few tilt steps
     assert unseen_range(angles[::-1], scheme_times(angles, "sequential")) == 60  # file order does not matter
