@@ -66,9 +66,10 @@ def info(path: Path, angles: Path | None) -> None:
         steps = np.diff(np.sort(a))
         click.echo(f"tilt angles:     {a.size} from {a.min():g}° to {a.max():g}° (from {series.metadata['angles_from']})")
         click.echo(f"tilt step:       {np.median(steps):g}° median, {steps.min():g}–{steps.max():g}°" if steps.size else "")
-        order = f"{describe_scheme(a, series.times)} (half of it leaves {unseen_range(a, series.times):g}° of the range unseen)"
         if series.metadata.get("times_from") == "file order":
             order = "file order (no acquisition times recorded; pass --angles with a time column)"
+        else:
+            order = f"{describe_scheme(a, series.times)} (half of it leaves {unseen_range(a, series.times):g}° of the range unseen)"
         click.echo(f"acquisition:     {order}")
         click.echo(f"pixel size:      {series.pixel_size:g} Å")
         click.echo(f"tilt-axis angle: {series.tilt_axis_angle:g}°")
