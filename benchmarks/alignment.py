@@ -34,7 +34,7 @@ from inrtomo import metrics
 from inrtomo.align import align_series
 from inrtomo.geometry import Poses, shift_gauge
 from inrtomo.projector import Projector
-from inrtomo.recon.inr import INRConfig, sample_grid, train_inr
+from inrtomo.recon.inr import STEPS, INRConfig, sample_grid, train_inr
 from inrtomo.recon.sirt import sirt
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 
@@ -106,7 +106,7 @@ def run_case(args, phantom, axis, spread, model, jitter) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=INRConfig.steps)
+    parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--align", default="shift", help="Pose groups to learn (tilt is added for jitter).")
     parser.add_argument("--cases", type=int, nargs="*", default=None, help="Indices into CASES (default: all).")
     parser.add_argument("--csv", type=Path, default=None, help="Append each row to this CSV as it is measured.")

@@ -2,7 +2,7 @@
 grows during acquisition each method leaves in the clean volume.
 
     .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 300] [--cases 0 1 …]
-        [--models spacetime …] [--fields positional hashgrid] [--resolution 2] [--sparsity 0.15] [--weights 0.01 …] [--pulls 1 0.25 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
+        [--models spacetime …] [--statics hashgrid positional] [--fields positional hashgrid] [--resolution 2] [--sparsity 0.15] [--weights 0.01 …] [--pulls 1 0.25 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
         [--threads 2] [--floor]
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
@@ -45,7 +45,7 @@ import torch
 from inrtomo import metrics
 from inrtomo.fields import DYNAMIC_MODELS
 from inrtomo.projector import Projector
-from inrtomo.recon.inr import RAYS, INRConfig, sample_grid, train_inr
+from inrtomo.recon.inr import DYNAMIC_DEFAULTS, RAYS, INRConfig, sample_grid, train_inr
 from inrtomo.recon.sirt import sirt
 from inrtomo.simulate import Acquisition, contaminate, make_phantom, simulate
 from inrtomo.simulate.atoms import cnt_contamination
@@ -110,7 +110,7 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
 
     methods = [("SIRT", None)]
     methods += [(f"static INR ({field})", inr(field, seed))
-                for field in ("hashgrid", "positional") for seed in args.seeds]
+                for field in args.statics for seed in args.seeds]
     methods += [(name + (f" ({field})" if field != "positional" else ""), inr(field, seed, name, w, p, b))
                 for name in args.models for field in args.fields for w in args.weights or [None]
                 for p in (args.pulls or [None] if name == "spacetime" else [None])
@@ -144,7 +144,8 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=DYNAMIC_DEFAULTS["spacetime"]["steps"],
+                        help="Steps of every INR, static ones included (default: the space-time models' own).")
     parser.add_argument("--cases", type=int, nargs="*", default=None, help="Indices into CASES (default: all).")
     parser.add_argument("--weights", type=float, nargs="*", default=None,
                         help="Contamination penalty weights to try for the space-time models (default: each model's own).")
@@ -154,6 +155,8 @@ def main() -> None:
                         help="Pulls of the penalty on the clean volume to try for the spacetime model (default: its own).")
     parser.add_argument("--starts", type=int, nargs="*", default=None,
                         help="Static warm-up steps to try for the space-time models (default: each model's own).")
+    parser.add_argument("--statics", nargs="*", default=["hashgrid", "positional"], choices=["hashgrid", "positional"],
+                        help="Static INRs to run (default: both; the hash grid is the targets' reference).")
     parser.add_argument("--fields", nargs="*", default=["positional"], choices=["positional", "hashgrid", "fourier"],
                         help="Fields of space for the space-time models (default: positional, seed 001's network).")
     parser.add_argument("--resolution", type=float, default=0.0,

@@ -40,7 +40,7 @@ import torch
 from inrtomo import metrics
 from inrtomo.geometry import Poses
 from inrtomo.projector import Projector
-from inrtomo.recon.inr import INRConfig, sample_grid, train_inr
+from inrtomo.recon.inr import STEPS, INRConfig, sample_grid, train_inr
 from inrtomo.recon.sirt import sirt
 from inrtomo.simulate import Acquisition, make_phantom, simulate
 
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--fluence", type=float, default=3000.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rays", type=int, default=1024, help="Rays per INR step; 0: the default INR's (automatic)")
-    parser.add_argument("--steps", type=int, default=INRConfig.steps)
+    parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--lr", type=float, default=INRConfig.learning_rate, help="0: the field's own")
     parser.add_argument("--loss", default=INRConfig.loss)
     parser.add_argument("--field", default=INRConfig().field)

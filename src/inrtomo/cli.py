@@ -23,7 +23,7 @@ from .fields import DYNAMIC_MODELS, FIELDS
 from .geometry import Poses
 from .recon import WINDOWS
 from .recon.classical import reconstruct, reproject, series_poses
-from .recon.inr import LOSSES, LOW_COUNTS, PRECISIONS, SPARSITY, INRConfig, reconstruct_inr
+from .recon.inr import DYNAMIC_DEFAULTS, LOSSES, LOW_COUNTS, PRECISIONS, SPARSITY, STEPS, INRConfig, reconstruct_inr
 from .record import write_record
 from .simulate import CONTAMINATION, PHANTOMS, Acquisition, contaminate, make_phantom, simulate
 from .simulate.atoms import ATOMIC_PHANTOMS, cnt_contamination
@@ -156,7 +156,7 @@ def _reconstruction_options(command):
         click.option("--no-positivity", is_flag=True, help="Let SIRT keep negative voxels."),
         click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
         click.option("--field", type=click.Choice(FIELDS), default=None, help="INR network; with --dynamic spacetime, the encoding of space (hashgrid: finer, for atomic detail; not siren) [default: hashgrid; positional with --dynamic]."),
-        click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR optimisation steps at most."),
+        click.option("--steps", type=click.IntRange(1), default=None, help=f"INR optimisation steps at most [default: {STEPS}; {DYNAMIC_DEFAULTS['spacetime']['steps']} with --dynamic]."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help=f"INR loss (auto: poisson for raw counts below {LOW_COUNTS:g} per counted pixel, else smooth-l1)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
         click.option("--sparsity", type=click.FloatRange(0), default=None, help=f"INR weight of the prior for empty space, which clears faint streaks in the missing wedge; 0 for samples that fill the volume [default: {SPARSITY[0]:g} for the hash grid, 0 with --align, --dynamic or another field]."),
@@ -294,7 +294,7 @@ def _time_list(text: str | None) -> list[float]:
 @click.option("--search", type=click.FloatRange(0, 45), default=10.0, show_default=True, help="Degrees either side of the file's tilt-axis angle to search.")
 @click.option("--refine", default="shift", show_default=True, metavar="GROUPS",
               help="Pose groups the INR refines after the coarse step (as reconstruct --align; axis,shift also moves the tilt axis, which the coarse step finds within about 0.1°); 'none' for coarse alignment only.")
-@click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR steps of the refinement.")
+@click.option("--steps", type=click.IntRange(1), default=STEPS, show_default=True, help="INR steps of the refinement.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the INR.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:K.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -374,7 +374,7 @@ def evaluate(path: Path, truth: Path | None, holdout: int | None, as_json: bool,
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"), show_default=True)
 @click.option("--size", type=click.IntRange(16, 256), default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--steps", type=click.IntRange(1), default=INRConfig.steps, show_default=True, help="INR steps.")
+@click.option("--steps", type=click.IntRange(1), default=STEPS, show_default=True, help="INR steps.")
 def demo(out: Path, size: int, seed: int, steps: int) -> None:
     """Simulate the nanoparticle phantom with a 60° missing wedge at moderate dose and
     reconstruct it with WBP, SIRT and the INR; prints a quality table and writes orthogonal
