@@ -1,7 +1,7 @@
 """Dynamic samples (issue 6; seed 001, Figure 3): how much of a contamination layer that
 grows during acquisition each method leaves in the clean volume.
 
-    .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 300] [--cases 0 1 …]
+    .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 600] [--cases 0 1 …]
         [--models spacetime …] [--statics hashgrid positional] [--fields positional hashgrid] [--resolution 2] [--sparsity 0.15] [--weights 0.01 …] [--pulls 1 0.25 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
         [--threads 2] [--floor]
 
@@ -145,7 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=DYNAMIC_DEFAULTS["spacetime"]["steps"],
-                        help="Steps of every INR, static ones included (default: the space-time models' own).")
+                        help="Steps of every INR, static ones included (default: %(default)s, the 4-D network's own).")
     parser.add_argument("--cases", type=int, nargs="*", default=None, help="Indices into CASES (default: all).")
     parser.add_argument("--weights", type=float, nargs="*", default=None,
                         help="Contamination penalty weights to try for the space-time models (default: each model's own).")

@@ -143,7 +143,7 @@ def test_each_model_brings_its_own_settings_unless_given():
     decomposed = INRConfig(dynamic="decomposed")
     assert (decomposed.field, decomposed.dynamic_weight, decomposed.dynamic_start) == ("positional", 0.001, 60)
     assert INRConfig(dynamic="spacetime").dynamic_weight == 0.1
-    assert (INRConfig().steps, INRConfig(dynamic="spacetime").steps, decomposed.steps) == (STEPS, 300, 300)
+    assert (INRConfig().steps, INRConfig(dynamic="spacetime").steps, decomposed.steps) == (STEPS, 600, 300)
     assert INRConfig(dynamic="spacetime", steps=50).steps == 50
     chosen = INRConfig(dynamic="decomposed", field="hashgrid", dynamic_weight=0.0, dynamic_start=0)
     assert (chosen.field, chosen.dynamic_weight, chosen.dynamic_start) == ("hashgrid", 0.0, 0)

@@ -156,7 +156,7 @@ def _reconstruction_options(command):
         click.option("--no-positivity", is_flag=True, help="Let SIRT keep negative voxels."),
         click.option("--filter", "window", type=click.Choice(WINDOWS), default="ramp", show_default=True, help="WBP filter window."),
         click.option("--field", type=click.Choice(FIELDS), default=None, help="INR network; with --dynamic spacetime, the encoding of space (hashgrid: finer, for atomic detail; not siren) [default: hashgrid; positional with --dynamic]."),
-        click.option("--steps", type=click.IntRange(1), default=None, help=f"INR optimisation steps at most [default: {STEPS}; {DYNAMIC_DEFAULTS['spacetime']['steps']} with --dynamic]."),
+        click.option("--steps", type=click.IntRange(1), default=None, help=f"INR optimisation steps at most [default: {STEPS}; {DYNAMIC_DEFAULTS['spacetime']['steps']} with --dynamic, {DYNAMIC_DEFAULTS['decomposed']['steps']} with --dynamic decomposed]."),
         click.option("--loss", type=click.Choice(LOSSES), default=INRConfig.loss, show_default=True, help=f"INR loss (auto: poisson for raw counts below {LOW_COUNTS:g} per counted pixel, else smooth-l1)."),
         click.option("--tv", "tv_weight", type=click.FloatRange(0), default=INRConfig.tv_weight, show_default=True, help="INR total-variation weight (0: off)."),
         click.option("--sparsity", type=click.FloatRange(0), default=None, help=f"INR weight of the prior for empty space, which clears faint streaks in the missing wedge; 0 for samples that fill the volume [default: {SPARSITY[0]:g} for the hash grid, 0 with --align, --dynamic or another field]."),
