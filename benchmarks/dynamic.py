@@ -2,7 +2,7 @@
 grows during acquisition each method leaves in the clean volume.
 
     .venv/bin/python benchmarks/dynamic.py [--size 64] [--steps 600] [--cases 0 1 …]
-        [--models spacetime …] [--statics hashgrid positional] [--fields positional hashgrid] [--resolution 2] [--sparsity 0.15] [--weights 0.01 …] [--pulls 1 0.25 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
+        [--models spacetime …] [--statics hashgrid positional] [--fields positional hashgrid] [--resolution 2] [--sparsity 0.15] [--weights 0.01 …] [--pulls 1 0.25 …] [--growths 0 1 …] [--starts 0 60 …] [--seeds 0 1] [--rays 2048]
         [--threads 2] [--floor]
 
 Cases: the seed's conditions (0–180° at 1°, one time per view, noise-free) and realistic
@@ -102,18 +102,20 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
     truth = sim.truth.data
     grown = phantom.voxelize(shape, t=float(sim.series.times.max())) - truth
 
-    def inr(field, seed, dynamic="", weight=None, pull=None, begin=None) -> INRConfig:
+    def inr(field, seed, dynamic="", weight=None, pull=None, begin=None, growth=None) -> INRConfig:
         resolution = {"grid_resolution": args.resolution} if args.resolution else {}
         sparsity = {"sparsity": args.sparsity} if args.sparsity is not None and field == "hashgrid" else {}
         return INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
-                         dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin, **resolution, **sparsity)
+                         dynamic_weight=weight, dynamic_pull=pull, dynamic_start=begin, dynamic_growth=growth,
+                         **resolution, **sparsity)
 
     methods = [("SIRT", None)]
     methods += [(f"static INR ({field})", inr(field, seed))
                 for field in args.statics for seed in args.seeds]
-    methods += [(name + (f" ({field})" if field != "positional" else ""), inr(field, seed, name, w, p, b))
+    methods += [(name + (f" ({field})" if field != "positional" else ""), inr(field, seed, name, w, p, b, g))
                 for name in args.models for field in args.fields for w in args.weights or [None]
                 for p in (args.pulls or [None] if name == "spacetime" else [None])
+                for g in (args.growths or [None] if name == "spacetime" else [None])
                 for b in args.starts or [None] for seed in args.seeds]
     rows = []
     for method, config in methods:
@@ -122,6 +124,7 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
         seconds = time.perf_counter() - start
         if config is not None and config.dynamic:
             pulled = f", pull {config.dynamic_pull:g}" if config.dynamic == "spacetime" else ""
+            pulled += f", growth {config.dynamic_growth:g}" if config.dynamic_growth else ""
             method += f" (λ={config.dynamic_weight:g}{pulled}, start {config.dynamic_start})"
         if config is not None and len(args.seeds) > 1:
             method += f", seed {config.seed}"
@@ -153,6 +156,9 @@ def main() -> None:
                         help="Space-time models to run (default: all).")
     parser.add_argument("--pulls", type=float, nargs="*", default=None,
                         help="Pulls of the penalty on the clean volume to try for the spacetime model (default: its own).")
+    parser.add_argument("--growths", type=float, nargs="*", default=None,
+                        help="Weights of the penalty on a volume that falls over time to try for the spacetime model "
+                             "(default: its own).")
     parser.add_argument("--starts", type=int, nargs="*", default=None,
                         help="Static warm-up steps to try for the space-time models (default: each model's own).")
     parser.add_argument("--statics", nargs="*", default=["hashgrid", "positional"], choices=["hashgrid", "positional"],

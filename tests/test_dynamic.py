@@ -154,6 +154,10 @@ def test_each_model_brings_its_own_settings_unless_given():
         INRConfig(dynamic="spacetime", dynamic_pull=1.5).validate()
     with pytest.raises(InputError, match="applies to the spacetime model"):
         INRConfig(dynamic="decomposed", dynamic_pull=0.5).validate()
+    with pytest.raises(InputError, match="applies to the spacetime model"):
+        INRConfig(dynamic="decomposed", dynamic_growth=1.0).validate()
+    with pytest.raises(InputError, match="must not be negative"):
+        INRConfig(dynamic="spacetime", dynamic_growth=-1.0).validate()
 
 
 @pytest.mark.parametrize("pull", [0.0, 0.25, 1.0])
@@ -166,11 +170,32 @@ def test_the_contamination_penalty_pulls_the_clean_volume_by_its_share(pull):
     def field(points, t=None):
         return c + d * (torch.zeros(points.shape[:-1]) if t is None else t)
 
-    penalty = _contamination(field, (8, 8, 8), 4096, torch.Generator().manual_seed(0), "cpu", slice(None), pull)
+    penalty, fall = _contamination(field, (8, 8, 8), 4096, torch.Generator().manual_seed(0), "cpu", slice(None), pull)
+    assert fall.item() == 0  # growth not asked for
     penalty.backward()
     assert penalty.item() == pytest.approx(2.0 * d.grad.item())
     assert c.grad.item() == pytest.approx(1 - pull, abs=1e-6)
     assert 0.45 < d.grad.item() < 0.55  # the mean of t over [0, 1]
+
+
+@pytest.mark.parametrize("rate", [2.0, -2.0])
+def test_the_growth_penalty_charges_only_a_volume_that_falls_over_time(rate):
+    """A volume c + d·t: growing (d > 0) it costs nothing; falling, mean |d|·(t − t′) over
+    t uniform in [0, 1] and t′ in [0, t], |d| / 4, with gradient −1/4 on d and none on c."""
+    c, d = torch.tensor(0.3, requires_grad=True), torch.tensor(rate, requires_grad=True)
+
+    def field(points, t=None):
+        return c + d * (torch.zeros(points.shape[:-1]) if t is None else t)
+
+    _, fall = _contamination(field, (8, 8, 8), 4096, torch.Generator().manual_seed(0), "cpu", slice(None),
+                             growth=True)
+    if rate > 0:
+        assert fall.item() == 0
+        return
+    fall.backward()
+    assert fall.item() == pytest.approx(0.5, abs=0.03)
+    assert d.grad.item() == pytest.approx(-0.25, abs=0.015)
+    assert c.grad.item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_the_time_stack_equals_the_field_at_each_time(tmp_path):

@@ -52,8 +52,10 @@ loss 0.95–1.00 (benchmarks/RESULTS.md)."""
 PRECISIONS = ("float32", "bfloat16")
 STEPS = 200
 """Most optimisation steps of a static sample (docs/inr.md)."""
-DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_pull": 0.25, "dynamic_start": 0, "steps": 600},
-                    "decomposed": {"dynamic_weight": 0.001, "dynamic_pull": 1.0, "dynamic_start": 60, "steps": 300}}
+DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_pull": 0.25, "dynamic_growth": 0.0,
+                                  "dynamic_start": 0, "steps": 600},
+                    "decomposed": {"dynamic_weight": 0.001, "dynamic_pull": 1.0, "dynamic_growth": 0.0,
+                                   "dynamic_start": 60, "steps": 300}}
 """Per space-time model: contamination penalty, its pull on the clean volume, static
 warm-up and steps, chosen by measurement (docs/dynamic.md). The decomposition needs its
 static part formed first and only a weak penalty; the 4-D network has no static part and
@@ -166,6 +168,12 @@ class INRConfig:
     mid-acquisition); at 0 only the volume at later times is pulled toward the clean one,
     which then rests on the earliest views alone. None: the model's own
     (:data:`DYNAMIC_DEFAULTS`; the decomposition's penalty is on its contamination alone: 1)."""
+    dynamic_growth: float | None = None
+    """Spacetime model: weight of a penalty on the volume falling over time (mean
+    max(volume at t′ − volume at t, 0) at the contamination penalty's points and times t
+    and earlier times t′, in units of the field's density scale): contamination only
+    accumulates. None: the model's own (:data:`DYNAMIC_DEFAULTS`); the decomposition grows
+    by construction (``monotone``)."""
     monotone: bool = True
     """Decomposed model: contamination only grows with time."""
     dynamic_start: int | None = None
@@ -183,8 +191,8 @@ class INRConfig:
             self.warmup = 0 if self.align else 20
         if self.sparsity is None:
             self.sparsity = SPARSITY[0] if self.field == "hashgrid" and not (self.align or self.dynamic) else 0.0
-        own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_pull": 1.0, "dynamic_start": 0,
-                                                  "steps": STEPS})
+        own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_pull": 1.0, "dynamic_growth": 0.0,
+                                                  "dynamic_start": 0, "steps": STEPS})
         for name, value in own.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
@@ -247,13 +255,16 @@ class INRConfig:
         if self.dynamic == "spacetime" and self.field == "siren":
             raise InputError("the spacetime model encodes space like a hashgrid, fourier or positional field; "
                              "choose one of those with --dynamic spacetime")
-        if self.dynamic_weight < 0 or self.dynamic_start < 0:
-            raise InputError("the contamination penalty weight and the dynamic start must not be negative")
+        if min(self.dynamic_weight, self.dynamic_growth, self.dynamic_start) < 0:
+            raise InputError("the contamination penalty weights and the dynamic start must not be negative")
         if not 0 <= self.dynamic_pull <= 1:
             raise InputError(f"dynamic_pull must lie between 0 and 1, got {self.dynamic_pull}")
         if self.dynamic == "decomposed" and self.dynamic_pull != 1:
             raise InputError("dynamic_pull applies to the spacetime model; the decomposition penalises its "
                              "contamination alone")
+        if self.dynamic == "decomposed" and self.dynamic_growth:
+            raise InputError("dynamic_growth applies to the spacetime model; the decomposition's contamination "
+                             "grows by construction (monotone)")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}")
         if not (self.learning_rate > 0 and self.fourier_sigma > 0):
@@ -375,14 +386,21 @@ def _random_points(shape, n_points: int, generator: torch.Generator, device) -> 
 
 
 def _contamination(field, shape, n_points: int, generator: torch.Generator, device, share: slice,
-                   pull: float = 1.0) -> torch.Tensor:
+                   pull: float = 1.0, growth: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean ``|f(p, t) − f(p, 0)|`` at the ``share`` of ``n_points`` random points ``p`` and
-    times ``t`` in [0, 1]; only ``pull`` of its gradient reaches ``f(p, 0)``."""
+    times ``t`` in [0, 1], only ``pull`` of its gradient reaching ``f(p, 0)``; and, with
+    ``growth``, mean ``max(f(p, t′) − f(p, t), 0)`` at earlier times ``t′`` uniform in
+    [0, t] (how far the volume falls over time; else 0)."""
     points = _random_points(shape, n_points, generator, device)[share]
     times = torch.rand(n_points, generator=generator).to(device)[share]
     clean = field(points)
     clean = clean.detach() + pull * (clean - clean.detach())  # same value, gradient × pull
-    return (field(points, times) - clean).abs().mean()
+    later = field(points, times)
+    fall = torch.zeros((), device=device)
+    if growth:
+        earlier = times * torch.rand(n_points, generator=generator).to(device)[share]
+        fall = (field(points, earlier) - later).clamp(min=0).mean()
+    return (later - clean).abs().mean(), fall
 
 
 def _total_variation(net, shape, n_points: int, generator: torch.Generator, device, share: slice) -> torch.Tensor:
@@ -561,9 +579,10 @@ def train_inr(images: torch.Tensor, poses: Poses, shape, config: INRConfig = INR
             loss = loss + config.tv_weight * tv
         if config.sparsity:
             loss = loss + config.sparsity * _sparsity(values, lengths, density)
-        if config.dynamic and config.dynamic_weight:
-            penalty = _contamination(field, shape, rays, generator, device, share, config.dynamic_pull)
-            loss = loss + config.dynamic_weight * penalty / density
+        if config.dynamic and (config.dynamic_weight or config.dynamic_growth):
+            change, fall = _contamination(field, shape, rays, generator, device, share, config.dynamic_pull,
+                                          bool(config.dynamic_growth))
+            loss = loss + (config.dynamic_weight * change + config.dynamic_growth * fall) / density
         loss = loss * weight
         if groups and config.pose_weight:
             loss = loss + config.pose_weight * _pose_penalty(pose, groups) / ranks.world
