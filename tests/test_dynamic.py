@@ -150,6 +150,7 @@ def test_each_model_brings_its_own_settings_unless_given():
     with pytest.raises(InputError, match="must not be negative"):
         INRConfig(dynamic="spacetime", dynamic_start=-1).validate()
     assert (INRConfig(dynamic="spacetime").dynamic_pull, decomposed.dynamic_pull) == (0.25, 1.0)
+    assert (INRConfig(dynamic="spacetime").dynamic_growth, decomposed.dynamic_growth) == (0.0, 0.0)
     with pytest.raises(InputError, match="between 0 and 1"):
         INRConfig(dynamic="spacetime", dynamic_pull=1.5).validate()
     with pytest.raises(InputError, match="applies to the spacetime model"):
