@@ -102,7 +102,7 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
     truth = sim.truth.data
     grown = phantom.voxelize(shape, t=float(sim.series.times.max())) - truth
 
-    def inr(field, seed, dynamic="", weight=None, pull=None, begin=None, growth=None) -> INRConfig:
+    def inr(field, seed, dynamic="", weight=None, pull=None, begin=None, growth=0.0) -> INRConfig:
         resolution = {"grid_resolution": args.resolution} if args.resolution else {}
         sparsity = {"sparsity": args.sparsity} if args.sparsity is not None and field == "hashgrid" else {}
         return INRConfig(steps=args.steps, rays_per_step=args.rays, field=field, dynamic=dynamic, seed=seed,
@@ -115,7 +115,7 @@ def run_case(args, label, sample, model, acq) -> list[dict]:
     methods += [(name + (f" ({field})" if field != "positional" else ""), inr(field, seed, name, w, p, b, g))
                 for name in args.models for field in args.fields for w in args.weights or [None]
                 for p in (args.pulls or [None] if name == "spacetime" else [None])
-                for g in (args.growths or [None] if name == "spacetime" else [None])
+                for g in (args.growths or [0.0] if name == "spacetime" else [0.0])
                 for b in args.starts or [None] for seed in args.seeds]
     rows = []
     for method, config in methods:
@@ -156,9 +156,9 @@ def main() -> None:
                         help="Space-time models to run (default: all).")
     parser.add_argument("--pulls", type=float, nargs="*", default=None,
                         help="Pulls of the penalty on the clean volume to try for the spacetime model (default: its own).")
-    parser.add_argument("--growths", type=float, nargs="*", default=None,
+    parser.add_argument("--growths", type=float, nargs="*", default=[0.0],
                         help="Weights of the penalty on a volume that falls over time to try for the spacetime model "
-                             "(default: its own).")
+                             "(default: %(default)s, off).")
     parser.add_argument("--starts", type=int, nargs="*", default=None,
                         help="Static warm-up steps to try for the space-time models (default: each model's own).")
     parser.add_argument("--statics", nargs="*", default=["hashgrid", "positional"], choices=["hashgrid", "positional"],

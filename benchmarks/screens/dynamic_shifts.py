@@ -3,7 +3,8 @@ the shifts changed, one thread (issue 6: why known shifts defeated it).
 
     .venv/bin/python benchmarks/screens/dynamic_shifts.py SHIFT_STD gaussian|random-walk [--supersample N] "dict(seed=0)" …
 
-``--supersample`` sets the simulation's sub-pixel rays per pixel side (default 3). Each dict holds INRConfig overrides (200 steps, 2048 rays, spacetime unless given). The
+``--supersample`` sets the simulation's sub-pixel rays per pixel side (default 3). Each
+dict holds INRConfig overrides (200 steps, 2048 rays, spacetime unless given). The
 noise and the ray batches do not depend on SHIFT_STD (1e-6: no shifts). Prints the clean
 volume's ssim and left (metrics.contamination_left)."""
 import sys

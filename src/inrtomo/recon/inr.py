@@ -52,10 +52,8 @@ loss 0.95–1.00 (benchmarks/RESULTS.md)."""
 PRECISIONS = ("float32", "bfloat16")
 STEPS = 200
 """Most optimisation steps of a static sample (docs/inr.md)."""
-DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_pull": 0.25, "dynamic_growth": 0.0,
-                                  "dynamic_start": 0, "steps": 600},
-                    "decomposed": {"dynamic_weight": 0.001, "dynamic_pull": 1.0, "dynamic_growth": 0.0,
-                                   "dynamic_start": 60, "steps": 300}}
+DYNAMIC_DEFAULTS = {"spacetime": {"dynamic_weight": 0.1, "dynamic_pull": 0.25, "dynamic_start": 0, "steps": 600},
+                    "decomposed": {"dynamic_weight": 0.001, "dynamic_pull": 1.0, "dynamic_start": 60, "steps": 300}}
 """Per space-time model: contamination penalty, its pull on the clean volume, static
 warm-up and steps, chosen by measurement (docs/dynamic.md). The decomposition needs its
 static part formed first and only a weak penalty; the 4-D network has no static part and
@@ -168,12 +166,12 @@ class INRConfig:
     mid-acquisition); at 0 only the volume at later times is pulled toward the clean one,
     which then rests on the earliest views alone. None: the model's own
     (:data:`DYNAMIC_DEFAULTS`; the decomposition's penalty is on its contamination alone: 1)."""
-    dynamic_growth: float | None = None
+    dynamic_growth: float = 0.0
     """Spacetime model: weight of a penalty on the volume falling over time (mean
     max(volume at t′ − volume at t, 0) at the contamination penalty's points and times t
     and earlier times t′, in units of the field's density scale): contamination only
-    accumulates. None: the model's own (:data:`DYNAMIC_DEFAULTS`); the decomposition grows
-    by construction (``monotone``)."""
+    accumulates. Off by default (docs/dynamic.md); the decomposition grows by construction
+    (``monotone``)."""
     monotone: bool = True
     """Decomposed model: contamination only grows with time."""
     dynamic_start: int | None = None
@@ -191,8 +189,8 @@ class INRConfig:
             self.warmup = 0 if self.align else 20
         if self.sparsity is None:
             self.sparsity = SPARSITY[0] if self.field == "hashgrid" and not (self.align or self.dynamic) else 0.0
-        own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_pull": 1.0, "dynamic_growth": 0.0,
-                                                  "dynamic_start": 0, "steps": STEPS})
+        own = DYNAMIC_DEFAULTS.get(self.dynamic, {"dynamic_weight": 0.0, "dynamic_pull": 1.0, "dynamic_start": 0,
+                                                  "steps": STEPS})
         for name, value in own.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
